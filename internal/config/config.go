@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of omq. The zero value is not usable; call
+// WithDefaults (the loader does) and then Validate.
+type Config struct {
+	// DataDir is where the embedded NATS server keeps its file store.
+	// Default "./omq-data".
+	DataDir string
+	// NATSURL names an external NATS server or cluster (comma-separated
+	// URLs). Empty (the default) starts an embedded server.
+	NATSURL string
+	// NATSListen is the host:port on which the embedded server accepts
+	// clients from other processes (omq publish, omq status, any NATS
+	// client). "off" disables it. Default "127.0.0.1:4222".
+	NATSListen string
+	// NATSCreds is a NATS credentials (.creds) file for an external server.
+	NATSCreds string
+	// NATSNKey is an NKey seed file for an external server.
+	NATSNKey string
+	// NATSUser and NATSPassword authenticate to an external server.
+	NATSUser     string
+	NATSPassword string
+	// NATSToken authenticates to an external server.
+	NATSToken string
+	// NATSTLSCA, NATSTLSCert and NATSTLSKey configure TLS to an external
+	// server: a CA bundle to trust, and a client certificate and key.
+	NATSTLSCA   string
+	NATSTLSCert string
+	NATSTLSKey  string
+	// SubjectPrefix is the first token of every subject and, upper-cased, of
+	// every stream name. Default "openmoove".
+	SubjectPrefix string
+	// Replicas is the replica count of every stream and bucket. Default 1;
+	// use 3 on a three-node cluster.
+	Replicas int
+
+	// HTTP is the host:port of the one HTTP listener (health, metrics,
+	// ingest, webhooks, console). "off" disables it. Default
+	// "127.0.0.1:8080".
+	HTTP string
+
+	// OpenMooveURL is the Partner API base URL, for example
+	// https://api.openmoove.com/api/v1/partners/. Empty (the default) starts
+	// the local sandbox in process and points the workers at it.
+	OpenMooveURL string
+	// OpenMooveAPIKey is the Partner API key (om_…). Required with
+	// OpenMooveURL. Secret.
+	OpenMooveAPIKey string
+	// SandboxAddr is where the in-process sandbox listens when OpenMooveURL
+	// is empty. Default "127.0.0.1:8090".
+	SandboxAddr string
+
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string
+	// LogFormat is auto (coloured text on a terminal, JSON otherwise), text
+	// or json. Default auto.
+	LogFormat string
+	// ShutdownTimeout bounds a graceful shutdown: in-flight work gets this
+	// long to finish before the process stops anyway. Default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults returns a Config with every default filled in.
+func Defaults() Config {
+	var c Config
+	c.WithDefaults()
+	return c
+}
+
+// WithDefaults fills every unset field with its default and returns c.
+func (c *Config) WithDefaults() *Config {
+	setDefault(&c.DataDir, "./omq-data")
+	setDefault(&c.NATSListen, "127.0.0.1:4222")
+	setDefault(&c.SubjectPrefix, "openmoove")
+	setDefault(&c.HTTP, "127.0.0.1:8080")
+	setDefault(&c.SandboxAddr, "127.0.0.1:8090")
+	setDefault(&c.LogLevel, "info")
+	setDefault(&c.LogFormat, "auto")
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	return c
+}
+
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+// FieldError is a setting that failed validation. Its message names the
+// setting as a user writes it (--flag) and says what is accepted.
+type FieldError struct {
+	Flag   string // the flag name without dashes, e.g. "http"
+	Value  string // the offending value; "" for secrets
+	Accept string // what is accepted
+}
+
+func (e *FieldError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("invalid --%s: want %s", e.Flag, e.Accept)
+	}
+	return fmt.Sprintf("invalid --%s %q: want %s", e.Flag, e.Value, e.Accept)
+}
+
+// Validate checks every field and returns the first problem as a
+// *FieldError.
+func (c *Config) Validate() error {
+	checks := []func() error{
+		func() error { return nonEmpty("data-dir", c.DataDir, "a directory path") },
+		func() error { return natsURLs(c.NATSURL) },
+		func() error { return hostPort("nats-listen", c.NATSListen, true) },
+		func() error { return subjectToken("subject-prefix", c.SubjectPrefix) },
+		func() error { return intRange("replicas", c.Replicas, 1, 5) },
+		func() error { return hostPort("http", c.HTTP, true) },
+		func() error { return c.openMoove() },
+		func() error { return hostPort("sandbox-addr", c.SandboxAddr, false) },
+		func() error { return oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error") },
+		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },
+		func() error { return nonNegative("shutdown-timeout", c.ShutdownTimeout) },
+		func() error { return c.natsTLS() },
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) openMoove() error {
+	if c.OpenMooveURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.OpenMooveURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &FieldError{Flag: "openmoove-url", Value: c.OpenMooveURL, Accept: "an http(s) URL such as https://api.openmoove.com/api/v1/partners/, or empty for the local sandbox"}
+	}
+	if c.OpenMooveAPIKey == "" {
+		return &FieldError{Flag: "openmoove-api-key", Accept: "the partner API key (om_…) when --openmoove-url is set; set OMQ_OPENMOOVE_API_KEY or OMQ_OPENMOOVE_API_KEY_FILE"}
+	}
+	return nil
+}
+
+func (c *Config) natsTLS() error {
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		return &FieldError{Flag: "nats-tls-cert", Value: c.NATSTLSCert, Accept: "a client certificate and --nats-tls-key together, or neither"}
+	}
+	return nil
+}
+
+// EmbeddedNATS reports whether omq starts its own NATS server.
+func (c *Config) EmbeddedNATS() bool { return c.NATSURL == "" }
+
+// Sandbox reports whether omq starts the local OpenMoove sandbox.
+func (c *Config) Sandbox() bool { return c.OpenMooveURL == "" }
+
+// ClientNATSURL is the URL a separate process (omq publish, omq status)
+// uses: --nats-url when set, else the embedded server's --nats-listen
+// address.
+func (c *Config) ClientNATSURL() string {
+	if c.NATSURL != "" {
+		return c.NATSURL
+	}
+	if strings.EqualFold(c.NATSListen, "off") {
+		return ""
+	}
+	return "nats://" + c.NATSListen
+}
+
+// LogValue implements slog.LogValuer; secrets are redacted.
+func (c Config) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(settings))
+	for _, s := range settings {
+		v := s.get(&c)
+		if s.secret && v != "" {
+			v = "[redacted]"
+		}
+		attrs = append(attrs, slog.String(s.name, v))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// String renders the settings with secrets redacted.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, s := range settings {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := s.get(&c)
+		if s.secret && v != "" {
+			v = "[redacted]"
+		}
+		fmt.Fprintf(&b, "%s=%s", s.name, v)
+	}
+	return b.String()
+}
+
+func nonEmpty(flag, v, accept string) error {
+	if strings.TrimSpace(v) == "" {
+		return &FieldError{Flag: flag, Value: v, Accept: accept}
+	}
+	return nil
+}
+
+func oneOf(flag, v string, accepted ...string) error {
+	for _, a := range accepted {
+		if v == a {
+			return nil
+		}
+	}
+	return &FieldError{Flag: flag, Value: v, Accept: "one of " + strings.Join(accepted, ", ")}
+}
+
+func nonNegative(flag string, d time.Duration) error {
+	if d < 0 {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a duration of zero or more, such as 30s or 2m"}
+	}
+	return nil
+}
+
+func positiveDuration(flag string, d time.Duration) error {
+	if d <= 0 {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a positive duration, such as 30s or 2m"}
+	}
+	return nil
+}
+
+func intRange(flag string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return &FieldError{Flag: flag, Value: strconv.Itoa(v), Accept: fmt.Sprintf("a whole number from %d to %d", lo, hi)}
+	}
+	return nil
+}
+
+func hostPort(flag, v string, allowOff bool) error {
+	if allowOff && strings.EqualFold(v, "off") {
+		return nil
+	}
+	accept := "host:port, such as 127.0.0.1:8080"
+	if allowOff {
+		accept += ", or off"
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return &FieldError{Flag: flag, Value: v, Accept: accept}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return &FieldError{Flag: flag, Value: v, Accept: accept}
+	}
+	if strings.ContainsAny(host, " /") {
+		return &FieldError{Flag: flag, Value: v, Accept: accept}
+	}
+	return nil
+}
+
+func natsURLs(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.Host == "" || !validNATSScheme(u.Scheme) {
+			return &FieldError{Flag: "nats-url", Value: redactURL(v), Accept: "nats://host:port (tls://, ws:// and wss:// too; comma-separated for a cluster), or empty for the embedded server"}
+		}
+	}
+	return nil
+}
+
+func validNATSScheme(s string) bool {
+	switch s {
+	case "nats", "tls", "ws", "wss":
+		return true
+	}
+	return false
+}
+
+// redactURL hides any user:password in a URL list before it is printed.
+func redactURL(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User("[redacted]")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func subjectToken(flag, v string) error {
+	if v == "" || strings.ContainsAny(v, ".*> \t") {
+		return &FieldError{Flag: flag, Value: v, Accept: "one subject token: letters, digits, - or _, with no dots or wildcards"}
+	}
+	return nil
+}
+
+// ErrUsage marks errors that are the user's to fix (bad flags, bad
+// settings); the CLI exits with status 2 for them.
+var ErrUsage = errors.New("usage")
+
+var _ = positiveDuration

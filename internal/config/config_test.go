@@ -1,0 +1,168 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/openmoove/omq/internal/config"
+)
+
+type env map[string]string
+
+func (e env) source(files map[string]string) config.Source {
+	return config.Source{
+		LookupEnv: func(k string) (string, bool) { v, ok := e[k]; return v, ok },
+		ReadFile: func(p string) ([]byte, error) {
+			if v, ok := files[p]; ok {
+				return []byte(v), nil
+			}
+			return nil, fs.ErrNotExist
+		},
+	}
+}
+
+func load(t *testing.T, args []string, e env, files map[string]string, path string) (config.Config, error) {
+	t.Helper()
+	c := config.Defaults()
+	fset := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	config.Bind(fset, &c, config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams)
+	if err := fset.Parse(args); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	err := config.Load(fset, &c, path, e.source(files))
+	return c, err
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"omq.yaml": "log-level: warn\nhttp: 127.0.0.1:9000\ndata-dir: /from/file\nshutdown-timeout: 1m\n"}
+	tests := []struct {
+		name string
+		args []string
+		env  env
+		want func(c config.Config) error
+	}{
+		{"file over default", nil, env{}, func(c config.Config) error {
+			return expect(c.LogLevel == "warn" && c.HTTP == "127.0.0.1:9000" && c.ShutdownTimeout == time.Minute, c)
+		}},
+		{"env over file", nil, env{"OMQ_LOG_LEVEL": "error"}, func(c config.Config) error {
+			return expect(c.LogLevel == "error" && c.DataDir == "/from/file", c)
+		}},
+		{"flag over env and file", []string{"--log-level", "debug"}, env{"OMQ_LOG_LEVEL": "error"}, func(c config.Config) error {
+			return expect(c.LogLevel == "debug", c)
+		}},
+		{"default when nothing set", nil, env{}, func(c config.Config) error {
+			return expect(c.NATSListen == "127.0.0.1:4222" && c.LogFormat == "auto" && c.SandboxAddr == "127.0.0.1:8090", c)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(t, tt.args, tt.env, files, "omq.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.want(c); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func expect(ok bool, c config.Config) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("unexpected config: %s", c)
+}
+
+func TestSecretFromFileAndRedaction(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"/run/secrets/key": "om_secret_value\n"}
+	c, err := load(t, []string{"--openmoove-url", "https://api.example.test/api/v1/partners/"},
+		env{"OMQ_OPENMOOVE_API_KEY_FILE": "/run/secrets/key"}, files, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OpenMooveAPIKey != "om_secret_value" {
+		t.Fatalf("key = %q, want the file's content without the newline", c.OpenMooveAPIKey)
+	}
+	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c.LogValue())} {
+		if strings.Contains(s, "om_secret_value") {
+			t.Fatalf("secret leaked: %s", s)
+		}
+	}
+}
+
+func TestValidationErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     env
+		path    string
+		files   map[string]string
+		flag    string
+		message string
+	}{
+		{"http not host:port", []string{"--http", "nonsense"}, nil, "", nil, "http", `invalid --http "nonsense": want host:port`},
+		{"log level", []string{"--log-level", "loud"}, nil, "", nil, "log-level", "one of debug, info, warn, error"},
+		{"log format", []string{"--log-format", "xml"}, nil, "", nil, "log-format", "auto, text, json"},
+		{"negative duration", []string{"--shutdown-timeout", "-5s"}, nil, "", nil, "shutdown-timeout", "zero or more"},
+		{"bad duration from env", nil, env{"OMQ_SHUTDOWN_TIMEOUT": "soon"}, "", nil, "shutdown-timeout", "OMQ_SHUTDOWN_TIMEOUT"},
+		{"nats url scheme", []string{"--nats-url", "http://x:4222"}, nil, "", nil, "nats-url", "nats://host:port"},
+		{"nats listen", []string{"--nats-listen", "4222"}, nil, "", nil, "nats-listen", "or off"},
+		{"replicas", []string{"--replicas", "7"}, nil, "", nil, "replicas", "from 1 to 5"},
+		{"prefix with dot", []string{"--subject-prefix", "a.b"}, nil, "", nil, "subject-prefix", "no dots"},
+		{"api url", []string{"--openmoove-url", "ftp://x"}, nil, "", nil, "openmoove-url", "http(s) URL"},
+		{"api url without key", []string{"--openmoove-url", "https://api.example.test/"}, nil, "", nil, "openmoove-api-key", "OMQ_OPENMOOVE_API_KEY"},
+		{"missing secret file", []string{"--openmoove-url", "https://api.example.test/"}, env{"OMQ_OPENMOOVE_API_KEY_FILE": "/nope"}, "", nil, "openmoove-api-key", "OMQ_OPENMOOVE_API_KEY_FILE"},
+		{"tls cert without key", []string{"--nats-tls-cert", "c.pem"}, nil, "", nil, "nats-tls-cert", "--nats-tls-key"},
+		{"unknown yaml key", nil, nil, "c.yaml", map[string]string{"c.yaml": "log-levle: debug\n"}, "config", "unknown: log-levle"},
+		{"bad yaml", nil, nil, "c.yaml", map[string]string{"c.yaml": "::: ["}, "config", "YAML"},
+		{"missing config file", nil, nil, "nope.yaml", nil, "config", "readable YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tt.args, tt.env, tt.files, tt.path)
+			var fe *config.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("err = %v, want a *config.FieldError", err)
+			}
+			if fe.Flag != tt.flag || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("err = %q (flag %q), want flag %q and text %q", err, fe.Flag, tt.flag, tt.message)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestClientNATSURL(t *testing.T) {
+	t.Parallel()
+	c := config.Defaults()
+	if got := c.ClientNATSURL(); got != "nats://127.0.0.1:4222" {
+		t.Fatalf("embedded default = %q", got)
+	}
+	c.NATSURL = "nats://a:1,nats://b:2"
+	if got := c.ClientNATSURL(); got != c.NATSURL {
+		t.Fatalf("external = %q", got)
+	}
+}
+
+func TestSettingsDocumented(t *testing.T) {
+	t.Parallel()
+	for _, s := range config.Settings() {
+		if s.Usage == "" || !strings.HasPrefix(s.Env, "OMQ_") {
+			t.Errorf("setting %q lacks usage or env name", s.Flag)
+		}
+	}
+}

@@ -1,0 +1,296 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Group names a set of settings that a command takes; a command binds only
+// the groups it uses, so its --help lists only what matters to it.
+type Group string
+
+// The setting groups.
+const (
+	GroupNATS    Group = "nats"    // connecting to NATS, embedded or external
+	GroupServer  Group = "server"  // what omq run adds: HTTP, data dir, shutdown
+	GroupAPI     Group = "api"     // the OpenMoove API or the sandbox
+	GroupLog     Group = "log"     // logging
+	GroupStreams Group = "streams" // stream layout
+)
+
+// setting is one row of the settings table: everything else (flags,
+// environment variables, the YAML file, docs) derives from it.
+type setting struct {
+	name   string
+	group  Group
+	secret bool
+	usage  string
+	field  func(*Config) any // pointer to the field
+}
+
+// settings is the table of every setting. Keep it in the order the README's
+// configuration table shows.
+var settings = []setting{
+	{"data-dir", GroupServer, false, "directory of the embedded NATS file store", func(c *Config) any { return &c.DataDir }},
+	{"nats-url", GroupNATS, false, "external NATS server URL(s), comma-separated; empty starts an embedded server", func(c *Config) any { return &c.NATSURL }},
+	{"nats-listen", GroupNATS, false, "client address of the embedded server for other processes, or off", func(c *Config) any { return &c.NATSListen }},
+	{"nats-creds", GroupNATS, false, "NATS credentials file (external server)", func(c *Config) any { return &c.NATSCreds }},
+	{"nats-nkey", GroupNATS, false, "NATS NKey seed file (external server)", func(c *Config) any { return &c.NATSNKey }},
+	{"nats-user", GroupNATS, false, "NATS user name (external server)", func(c *Config) any { return &c.NATSUser }},
+	{"nats-password", GroupNATS, true, "NATS password (external server); prefer OMQ_NATS_PASSWORD_FILE", func(c *Config) any { return &c.NATSPassword }},
+	{"nats-token", GroupNATS, true, "NATS token (external server); prefer OMQ_NATS_TOKEN_FILE", func(c *Config) any { return &c.NATSToken }},
+	{"nats-tls-ca", GroupNATS, false, "CA bundle to trust for TLS to NATS", func(c *Config) any { return &c.NATSTLSCA }},
+	{"nats-tls-cert", GroupNATS, false, "client certificate for TLS to NATS", func(c *Config) any { return &c.NATSTLSCert }},
+	{"nats-tls-key", GroupNATS, false, "client key for TLS to NATS", func(c *Config) any { return &c.NATSTLSKey }},
+	{"subject-prefix", GroupStreams, false, "first token of every subject; upper-cased, of every stream", func(c *Config) any { return &c.SubjectPrefix }},
+	{"replicas", GroupStreams, false, "replicas of every stream and bucket (1, or 3 on a cluster)", func(c *Config) any { return &c.Replicas }},
+	{"http", GroupServer, false, "address of the HTTP listener (health, metrics, ingest, webhooks), or off", func(c *Config) any { return &c.HTTP }},
+	{"openmoove-url", GroupAPI, false, "OpenMoove Partner API base URL; empty runs the local sandbox", func(c *Config) any { return &c.OpenMooveURL }},
+	{"openmoove-api-key", GroupAPI, true, "OpenMoove API key; prefer OMQ_OPENMOOVE_API_KEY or OMQ_OPENMOOVE_API_KEY_FILE", func(c *Config) any { return &c.OpenMooveAPIKey }},
+	{"sandbox-addr", GroupAPI, false, "address of the in-process sandbox when --openmoove-url is empty", func(c *Config) any { return &c.SandboxAddr }},
+	{"log-level", GroupLog, false, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+	{"log-format", GroupLog, false, "auto (colour on a terminal, else JSON), text or json", func(c *Config) any { return &c.LogFormat }},
+	{"shutdown-timeout", GroupServer, false, "how long in-flight work gets to finish on shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
+}
+
+// EnvName is the environment variable of a setting: OMQ_ and the flag name
+// upper-cased with dashes as underscores.
+func EnvName(flag string) string {
+	return "OMQ_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func (s setting) get(c *Config) string {
+	switch p := s.field(c).(type) {
+	case *string:
+		return *p
+	case *int:
+		return strconv.Itoa(*p)
+	case *float64:
+		return strconv.FormatFloat(*p, 'g', -1, 64)
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *time.Duration:
+		return p.String()
+	case *[]string:
+		return strings.Join(*p, ",")
+	}
+	panic("config: unsupported field type for " + s.name)
+}
+
+// Bind registers the flags of the given groups on fs, writing into c, with
+// c's current values (normally Defaults()) as the flag defaults.
+func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
+	for _, s := range settings {
+		if !inGroups(s.group, groups) {
+			continue
+		}
+		usage := s.usage + " (" + EnvName(s.name) + ")"
+		switch p := s.field(c).(type) {
+		case *string:
+			fs.StringVar(p, s.name, *p, usage)
+		case *int:
+			fs.IntVar(p, s.name, *p, usage)
+		case *float64:
+			fs.Float64Var(p, s.name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, usage)
+		case *time.Duration:
+			fs.DurationVar(p, s.name, *p, usage)
+		case *[]string:
+			fs.StringSliceVar(p, s.name, *p, usage)
+		default:
+			panic("config: unsupported field type for " + s.name)
+		}
+	}
+}
+
+func inGroups(g Group, groups []Group) bool {
+	for _, x := range groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// Source supplies environment variables and files; tests replace it.
+type Source struct {
+	// LookupEnv defaults to os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// ReadFile defaults to os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+}
+
+func (src Source) withDefaults() Source {
+	if src.LookupEnv == nil {
+		src.LookupEnv = os.LookupEnv
+	}
+	if src.ReadFile == nil {
+		src.ReadFile = os.ReadFile
+	}
+	return src
+}
+
+// Load fills every bound flag that was not given on the command line from,
+// in order, its environment variable, OMQ_<NAME>_FILE (secrets only), and
+// the YAML file at path (when path is not empty). It then validates c.
+// Errors name the setting, where the value came from and what is accepted.
+func Load(fs *pflag.FlagSet, c *Config, path string, src Source) error {
+	src = src.withDefaults()
+	file, err := readYAML(path, src)
+	if err != nil {
+		return err
+	}
+	for _, s := range settings {
+		f := fs.Lookup(s.name)
+		if f == nil {
+			if _, ok := file[s.name]; ok {
+				delete(file, s.name) // a setting this command does not take
+			}
+			continue
+		}
+		yv, inFile := file[s.name]
+		delete(file, s.name)
+		if f.Changed {
+			continue
+		}
+		v, from, ok, err := lookup(s, src)
+		if err != nil {
+			return err
+		}
+		if !ok && inFile {
+			v, from, ok = yv, "the config file "+path, true
+		}
+		if !ok {
+			continue
+		}
+		if err := fs.Set(s.name, v); err != nil {
+			return setError(s, v, from)
+		}
+	}
+	if len(file) > 0 {
+		return unknownKeys(file, path)
+	}
+	return c.Validate()
+}
+
+func lookup(s setting, src Source) (v, from string, ok bool, err error) {
+	env := EnvName(s.name)
+	if v, ok := src.LookupEnv(env); ok {
+		return v, env, true, nil
+	}
+	if !s.secret {
+		return "", "", false, nil
+	}
+	path, ok := src.LookupEnv(env + "_FILE")
+	if !ok {
+		return "", "", false, nil
+	}
+	b, err := src.ReadFile(path)
+	if err != nil {
+		return "", "", false, &FieldError{Flag: s.name, Accept: fmt.Sprintf("a readable file in %s_FILE (%s: %v)", env, path, unwrapPathErr(err))}
+	}
+	return strings.TrimRight(string(b), "\r\n"), env + "_FILE", true, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func setError(s setting, v, from string) error {
+	shown := v
+	if s.secret {
+		shown = ""
+	}
+	accept := "a string"
+	switch s.field(&Config{}).(type) {
+	case *int:
+		accept = "a whole number"
+	case *float64:
+		accept = "a number"
+	case *bool:
+		accept = "true or false"
+	case *time.Duration:
+		accept = "a duration such as 30s, 5m or 1h"
+	}
+	if from != "" {
+		accept += " (the value came from " + from + ")"
+	}
+	return &FieldError{Flag: s.name, Value: shown, Accept: accept}
+}
+
+func readYAML(path string, src Source) (map[string]string, error) {
+	out := map[string]string{}
+	if path == "" {
+		return out, nil
+	}
+	b, err := src.ReadFile(path)
+	if err != nil {
+		return nil, &FieldError{Flag: "config", Value: path, Accept: fmt.Sprintf("a readable YAML file (%v)", unwrapPathErr(err))}
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, &FieldError{Flag: "config", Value: path, Accept: fmt.Sprintf("YAML with one key per setting, such as \"log-level: debug\" (%v)", err)}
+	}
+	for k, v := range raw {
+		switch x := v.(type) {
+		case nil:
+			out[k] = ""
+		case []any:
+			parts := make([]string, len(x))
+			for i, e := range x {
+				parts[i] = fmt.Sprint(e)
+			}
+			out[k] = strings.Join(parts, ",")
+		case map[string]any:
+			return nil, &FieldError{Flag: "config", Value: path, Accept: fmt.Sprintf("a plain value or list for key %q, not a map", k)}
+		default:
+			out[k] = fmt.Sprint(x)
+		}
+	}
+	return out, nil
+}
+
+func unknownKeys(file map[string]string, path string) error {
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.name] = true
+	}
+	var bad []string
+	for k := range file {
+		if !known[k] {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return &FieldError{Flag: "config", Value: path, Accept: fmt.Sprintf("only known settings (flag names such as log-level); unknown: %s", strings.Join(bad, ", "))}
+}
+
+// Setting describes one setting for documentation.
+type Setting struct {
+	Flag, Env, Default, Usage string
+	Secret                    bool
+}
+
+// Settings lists every setting with its default, for docs and --help.
+func Settings() []Setting {
+	d := Defaults()
+	out := make([]Setting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, Setting{Flag: s.name, Env: EnvName(s.name), Default: s.get(&d), Usage: s.usage, Secret: s.secret})
+	}
+	return out
+}
