@@ -1,0 +1,163 @@
+package natstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/internal/broker"
+)
+
+// Server is a running embedded server with a connection to it.
+type Server struct {
+	*broker.Embedded
+	Dir  string
+	URL  string // nats:// URL when started with Listen, else ""
+	Conn *nats.Conn
+	JS   jetstream.JetStream
+}
+
+// Option changes how Start runs the server.
+type Option func(*options)
+
+type options struct {
+	listen bool
+	dir    string
+}
+
+// Listen makes the server accept TCP clients on a free loopback port, for
+// tests that run a second process or a non-Go client.
+func Listen() Option { return func(o *options) { o.listen = true } }
+
+// Dir reuses a store directory, for restart tests.
+func Dir(dir string) Option { return func(o *options) { o.dir = dir } }
+
+// Start runs an embedded JetStream server in t.TempDir() (or Dir) and
+// connects to it in process.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	eo := broker.EmbeddedOptions{StoreDir: o.dir, ServerName: "test"}
+	if o.listen {
+		eo.Listen = "127.0.0.1:0"
+	}
+	e, err := broker.StartEmbedded(eo)
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	nc, err := e.Connect("natstest")
+	if err != nil {
+		_ = e.Shutdown(context.Background())
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	s := &Server{Embedded: e, Dir: o.dir, URL: e.ClientURL(), Conn: nc, JS: js}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop closes the connection and shuts the server down; it is safe to call
+// more than once.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if s.Conn != nil {
+		s.Conn.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("natstest: %v", err)
+	}
+}
+
+// Cluster is three embedded servers forming one JetStream cluster.
+type Cluster struct {
+	Nodes []*broker.Embedded
+	URLs  []string
+}
+
+// StartCluster runs a three-node cluster in this process and waits for a
+// JetStream meta leader.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	ports := freePorts(t, 3)
+	routes := make([]string, 3)
+	for i, p := range ports {
+		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
+	}
+	c := &Cluster{}
+	for i := range 3 {
+		e, err := broker.StartEmbedded(broker.EmbeddedOptions{
+			StoreDir: t.TempDir(), ServerName: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0",
+			Cluster: &broker.ClusterOptions{Name: "C1", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes},
+		})
+		if err != nil {
+			c.stop()
+			t.Fatalf("natstest: cluster node %d: %v", i, err)
+		}
+		c.Nodes = append(c.Nodes, e)
+		c.URLs = append(c.URLs, e.ClientURL())
+	}
+	t.Cleanup(c.stop)
+	nc := c.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := broker.WaitJetStream(ctx, nc); err != nil {
+		t.Fatalf("natstest: cluster: %v", err)
+	}
+	return c
+}
+
+// Connect opens a TCP connection to the cluster, closed in t.Cleanup.
+func (c *Cluster) Connect(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs[0] + "," + c.URLs[1] + "," + c.URLs[2])
+	if err != nil {
+		t.Fatalf("natstest: connect to cluster: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func (c *Cluster) stop() {
+	for _, n := range c.Nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = n.Shutdown(ctx)
+		cancel()
+	}
+	c.Nodes = nil
+}
+
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, n)
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("natstest: free port: %v", err)
+		}
+		ls = append(ls, l)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports
+}

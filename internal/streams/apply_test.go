@@ -1,0 +1,154 @@
+package streams_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
+
+	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/streams"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func actions(rs []streams.Result) map[string]string {
+	m := map[string]string{}
+	for _, r := range rs {
+		m[r.Name] = r.Action
+	}
+	return m
+}
+
+func TestApplyTwiceIsNoop(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	top := streams.New("openmoove")
+	first, err := streams.Apply(ctx(t), s.JS, top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range actions(first) {
+		if a != "created" {
+			t.Errorf("first apply: %s %s, want created", name, a)
+		}
+	}
+	for _, want := range []string{"OPENMOOVE_EVENTS", "OPENMOOVE_COMMANDS", "OPENMOOVE_WEBHOOKS", "OPENMOOVE_OUTCOMES", "OPENMOOVE_DLQ", "OPENMOOVE_ADVISORIES", "OPENMOOVE_LEDGER"} {
+		if _, ok := actions(first)[want]; !ok {
+			t.Errorf("apply did not create %s", want)
+		}
+	}
+	second, err := streams.Apply(ctx(t), s.JS, top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range actions(second) {
+		if a != "unchanged" {
+			t.Errorf("second apply: %s %s, want unchanged", name, a)
+		}
+	}
+}
+
+func TestApplyCorrectsDrift(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	top := streams.New("openmoove")
+	if _, err := streams.Apply(ctx(t), s.JS, top, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.JS.Stream(ctx(t), "OPENMOOVE_WEBHOOKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	drifted := st.CachedInfo().Config
+	drifted.Duplicates = time.Minute
+	drifted.MaxAge = time.Hour
+	if _, err := s.JS.UpdateStream(ctx(t), drifted); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := streams.Apply(ctx(t), s.JS, top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []streams.Change
+	for _, r := range rs {
+		if r.Name == "OPENMOOVE_WEBHOOKS" {
+			if r.Action != "updated" {
+				t.Fatalf("action %s, want updated", r.Action)
+			}
+			got = r.Changes
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("changes %+v, want max_age and duplicate_window", got)
+	}
+	info, err := s.JS.Stream(ctx(t), "OPENMOOVE_WEBHOOKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := info.CachedInfo().Config; c.Duplicates != 30*time.Minute || c.MaxAge != 7*24*time.Hour {
+		t.Fatalf("not corrected: dup %s age %s", c.Duplicates, c.MaxAge)
+	}
+}
+
+func TestApplyReportsImmutableSetting(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	if _, err := s.JS.CreateStream(ctx(t), jetstream.StreamConfig{Name: "OPENMOOVE_EVENTS", Subjects: []string{"openmoove.events.>"}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := streams.Apply(ctx(t), s.JS, streams.New("openmoove"), nil)
+	var ie *streams.ImmutableError
+	if !errors.As(err, &ie) || ie.Stream != "OPENMOOVE_EVENTS" || ie.Setting != "storage" {
+		t.Fatalf("err = %v, want an ImmutableError for the storage of OPENMOOVE_EVENTS", err)
+	}
+	// The other streams are still provisioned.
+	if a := actions(rs)["OPENMOOVE_DLQ"]; a != "created" {
+		t.Fatalf("DLQ %q, want created despite the other stream's problem", a)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	top := streams.New("openmoove")
+	missing, err := streams.Missing(ctx(t), s.JS, top)
+	if err != nil || len(missing) != len(top.Streams()) {
+		t.Fatalf("missing = %v, %v; want every stream", missing, err)
+	}
+	if _, err := streams.Apply(ctx(t), s.JS, top, nil); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := streams.Missing(ctx(t), s.JS, top); err != nil || len(missing) != 0 {
+		t.Fatalf("missing after apply = %v, %v", missing, err)
+	}
+}
+
+func TestApplyOnClusterWithReplicas(t *testing.T) {
+	t.Parallel()
+	c := natstest.StartCluster(t)
+	js, err := jetstream.New(c.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := streams.Topology{Prefix: "openmoove", Replicas: 3}
+	if _, err := streams.Apply(ctx(t), js, top, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx(t), "OPENMOOVE_EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := st.CachedInfo().Config.Replicas; r != 3 {
+		t.Fatalf("replicas %d, want 3", r)
+	}
+}
