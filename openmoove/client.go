@@ -42,6 +42,10 @@ func New(cfg Config) (*Client, error) {
 // BaseURL returns the API root the client calls.
 func (c *Client) BaseURL() string { return c.cfg.BaseURL }
 
+// CloseIdleConnections closes the kept-alive connections of the client's
+// transport; call it when done with the Client (goleak-clean tests).
+func (c *Client) CloseIdleConnections() { c.cfg.HTTPClient.CloseIdleConnections() }
+
 // String describes the client without its key.
 func (c *Client) String() string { return "openmoove.Client{" + c.cfg.BaseURL + "}" }
 
