@@ -176,9 +176,19 @@ func splitHostPort(addr string) (string, int, error) {
 // server is chatty at start and omq logs what matters itself.
 type serverLogger struct{ l *slog.Logger }
 
-func (s *serverLogger) Noticef(f string, v ...any) { s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (s *serverLogger) Warnf(f string, v ...any)   { s.l.Warn(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (s *serverLogger) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (s *serverLogger) Errorf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (s *serverLogger) Debugf(f string, v ...any)  { s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server") }
-func (s *serverLogger) Tracef(string, ...any)      {}
+func (s *serverLogger) Noticef(f string, v ...any) {
+	s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (s *serverLogger) Warnf(f string, v ...any) {
+	s.l.Warn(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (s *serverLogger) Fatalf(f string, v ...any) {
+	s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (s *serverLogger) Errorf(f string, v ...any) {
+	s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (s *serverLogger) Debugf(f string, v ...any) {
+	s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
+}
+func (s *serverLogger) Tracef(string, ...any) {}

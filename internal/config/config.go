@@ -69,6 +69,64 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown: in-flight work gets this
 	// long to finish before the process stops anyway. Default 30s.
 	ShutdownTimeout time.Duration
+
+	// IngestToken is the bearer token of POST /v1/events and
+	// /v1/properties. Empty disables HTTP ingest. Secret.
+	IngestToken string
+	// IngestMaxBytes caps an ingest request body. Default 1 MiB.
+	IngestMaxBytes int
+	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
+	// Empty disables the webhook receiver. Secret.
+	WebhookSecrets []string
+
+	// Concurrency is how many messages each worker handles at once.
+	// Default 8.
+	Concurrency int
+	// AckWait is how long the server waits for an ack before redelivering.
+	// Default 30s.
+	AckWait time.Duration
+	// MaxDeliver is the server's backstop for crash loops. Default 20.
+	MaxDeliver int
+	// MaxFailures is how many real failures (not pauses or throttles) a
+	// message may have before it is dead-lettered as exhausted. Default 8.
+	MaxFailures int
+	// RetryMin and RetryMax bound NakWithDelay for transient failures: the
+	// delay starts at RetryMin and doubles, with jitter, up to RetryMax.
+	// Defaults 5s and 5m.
+	RetryMin time.Duration
+	RetryMax time.Duration
+	// InProcessRetries are quick retries of a call inside one delivery,
+	// always finished within InProcessRetryWindow (shorter than AckWait).
+	// Defaults 3 and 5s.
+	InProcessRetries     int
+	InProcessRetryWindow time.Duration
+	// BreakerTransient is how many transient failures in a row open the
+	// breaker. Default 5. One systemic failure always does.
+	BreakerTransient int
+	// PauseMin and PauseMax bound the breaker's pause: it starts at
+	// PauseMin and doubles while the API stays down. Defaults 15s and 5m.
+	PauseMin time.Duration
+	PauseMax time.Duration
+	// BudgetPerHour and BudgetPerMinute are the shared API budget of every
+	// replica. Defaults 1000 and 100, the API's published limits.
+	BudgetPerHour   int
+	BudgetPerMinute int
+	// DLQMaxBytes caps the dead-letter stream; omq warns from 80%.
+	// Default 1 GiB.
+	DLQMaxBytes int64
+
+	// MilestoneMap is a YAML or JSON file that overrides the event type →
+	// milestone names table. Empty uses the built-in table.
+	MilestoneMap string
+	// MilestoneMode is "complete" (the default: call the milestone update)
+	// or "notify" (publish the outcome without the update call, for an API
+	// without the update endpoint).
+	MilestoneMode string
+	// DefaultEstateAgentEmail is given to a property creation that names no
+	// professional at all.
+	DefaultEstateAgentEmail string
+	// Assignments is a YAML file of the professional assignment table.
+	Assignments string
 }
 
 // Defaults returns a Config with every default filled in.
@@ -93,7 +151,37 @@ func (c *Config) WithDefaults() *Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	setDefaultInt(&c.IngestMaxBytes, 1<<20)
+	setDefaultInt(&c.Concurrency, 8)
+	setDefaultDur(&c.AckWait, 30*time.Second)
+	setDefaultInt(&c.MaxDeliver, 20)
+	setDefaultInt(&c.MaxFailures, 8)
+	setDefaultDur(&c.RetryMin, 5*time.Second)
+	setDefaultDur(&c.RetryMax, 5*time.Minute)
+	setDefaultInt(&c.InProcessRetries, 3)
+	setDefaultDur(&c.InProcessRetryWindow, 5*time.Second)
+	setDefaultInt(&c.BreakerTransient, 5)
+	setDefaultDur(&c.PauseMin, 15*time.Second)
+	setDefaultDur(&c.PauseMax, 5*time.Minute)
+	setDefaultInt(&c.BudgetPerHour, 1000)
+	setDefaultInt(&c.BudgetPerMinute, 100)
+	if c.DLQMaxBytes == 0 {
+		c.DLQMaxBytes = 1 << 30
+	}
+	setDefault(&c.MilestoneMode, "complete")
 	return c
+}
+
+func setDefaultInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDefaultDur(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
+	}
 }
 
 func setDefault(s *string, v string) {
@@ -133,6 +221,35 @@ func (c *Config) Validate() error {
 		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },
 		func() error { return nonNegative("shutdown-timeout", c.ShutdownTimeout) },
 		func() error { return c.natsTLS() },
+		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
+		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
+		func() error { return positiveDuration("ack-wait", c.AckWait) },
+		func() error { return intRange("max-deliver", c.MaxDeliver, 2, 1000) },
+		func() error { return intRange("max-failures", c.MaxFailures, 1, c.MaxDeliver-1) },
+		func() error { return positiveDuration("retry-min", c.RetryMin) },
+		func() error { return atLeast("retry-max", c.RetryMax, "--retry-min", c.RetryMin) },
+		func() error { return intRange("in-process-retries", c.InProcessRetries, 0, 10) },
+		func() error {
+			return shorterThan("in-process-retry-window", c.InProcessRetryWindow, "--ack-wait", c.AckWait)
+		},
+		func() error { return intRange("breaker-transient", c.BreakerTransient, 1, 1000) },
+		func() error { return positiveDuration("pause-min", c.PauseMin) },
+		func() error { return atLeast("pause-max", c.PauseMax, "--pause-min", c.PauseMin) },
+		func() error { return intRange("budget-per-hour", c.BudgetPerHour, 1, 1_000_000) },
+		func() error { return intRange("budget-per-minute", c.BudgetPerMinute, 1, c.BudgetPerHour) },
+		func() error {
+			if c.DLQMaxBytes < 1<<20 {
+				return &FieldError{Flag: "dlq-max-bytes", Value: strconv.FormatInt(c.DLQMaxBytes, 10), Accept: "at least 1048576 (1 MiB)"}
+			}
+			return nil
+		},
+		func() error { return oneOf("milestone-mode", c.MilestoneMode, "complete", "notify") },
+		func() error {
+			if c.DefaultEstateAgentEmail != "" && !strings.Contains(c.DefaultEstateAgentEmail, "@") {
+				return &FieldError{Flag: "default-estate-agent-email", Value: c.DefaultEstateAgentEmail, Accept: "an email address"}
+			}
+			return nil
+		},
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -241,6 +358,20 @@ func positiveDuration(flag string, d time.Duration) error {
 	return nil
 }
 
+func atLeast(flag string, d time.Duration, other string, min time.Duration) error {
+	if d < min {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a duration no shorter than " + other + " (" + min.String() + ")"}
+	}
+	return nil
+}
+
+func shorterThan(flag string, d time.Duration, other string, limit time.Duration) error {
+	if d <= 0 || d >= limit {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a positive duration shorter than " + other + " (" + limit.String() + ")"}
+	}
+	return nil
+}
+
 func intRange(flag string, v, lo, hi int) error {
 	if v < lo || v > hi {
 		return &FieldError{Flag: flag, Value: strconv.Itoa(v), Accept: fmt.Sprintf("a whole number from %d to %d", lo, hi)}
@@ -312,5 +443,3 @@ func subjectToken(flag, v string) error {
 // ErrUsage marks errors that are the user's to fix (bad flags, bad
 // settings); the CLI exits with status 2 for them.
 var ErrUsage = errors.New("usage")
-
-var _ = positiveDuration

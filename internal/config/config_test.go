@@ -31,7 +31,7 @@ func load(t *testing.T, args []string, e env, files map[string]string, path stri
 	t.Helper()
 	c := config.Defaults()
 	fset := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	config.Bind(fset, &c, config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams)
+	config.Bind(fset, &c, config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
 	if err := fset.Parse(args); err != nil {
 		t.Fatalf("parse: %v", err)
 	}

@@ -23,6 +23,9 @@ const (
 	GroupAPI     Group = "api"     // the OpenMoove API or the sandbox
 	GroupLog     Group = "log"     // logging
 	GroupStreams Group = "streams" // stream layout
+	GroupIngest  Group = "ingest"  // HTTP ingest and webhooks
+	GroupWorkers Group = "workers" // the worker runtime, budget and breaker
+	GroupDomain  Group = "domain"  // milestone and property rules
 )
 
 // setting is one row of the settings table: everything else (flags,
@@ -58,6 +61,27 @@ var settings = []setting{
 	{"log-level", GroupLog, false, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 	{"log-format", GroupLog, false, "auto (colour on a terminal, else JSON), text or json", func(c *Config) any { return &c.LogFormat }},
 	{"shutdown-timeout", GroupServer, false, "how long in-flight work gets to finish on shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
+	{"ingest-token", GroupIngest, true, "bearer token of POST /v1/events and /v1/properties; empty disables them; prefer OMQ_INGEST_TOKEN_FILE", func(c *Config) any { return &c.IngestToken }},
+	{"ingest-max-bytes", GroupIngest, false, "largest ingest request body in bytes", func(c *Config) any { return &c.IngestMaxBytes }},
+	{"webhook-secret", GroupIngest, true, "OpenMoove webhook secret(s), comma-separated for rotation; empty disables the receiver", func(c *Config) any { return &c.WebhookSecrets }},
+	{"concurrency", GroupWorkers, false, "messages each worker handles at once", func(c *Config) any { return &c.Concurrency }},
+	{"ack-wait", GroupWorkers, false, "how long NATS waits for an ack before redelivering", func(c *Config) any { return &c.AckWait }},
+	{"max-deliver", GroupWorkers, false, "deliveries before NATS gives up on a message (backstop for crash loops)", func(c *Config) any { return &c.MaxDeliver }},
+	{"max-failures", GroupWorkers, false, "real failures before a message is dead-lettered as exhausted", func(c *Config) any { return &c.MaxFailures }},
+	{"retry-min", GroupWorkers, false, "first redelivery delay after a transient failure", func(c *Config) any { return &c.RetryMin }},
+	{"retry-max", GroupWorkers, false, "longest redelivery delay after transient failures", func(c *Config) any { return &c.RetryMax }},
+	{"in-process-retries", GroupWorkers, false, "quick retries of a call inside one delivery", func(c *Config) any { return &c.InProcessRetries }},
+	{"in-process-retry-window", GroupWorkers, false, "time bound of the quick retries; shorter than --ack-wait", func(c *Config) any { return &c.InProcessRetryWindow }},
+	{"breaker-transient", GroupWorkers, false, "transient failures in a row that open the breaker", func(c *Config) any { return &c.BreakerTransient }},
+	{"pause-min", GroupWorkers, false, "first pause of consumption when the breaker opens", func(c *Config) any { return &c.PauseMin }},
+	{"pause-max", GroupWorkers, false, "longest pause while the API stays down", func(c *Config) any { return &c.PauseMax }},
+	{"budget-per-hour", GroupWorkers, false, "API calls an hour shared by every replica", func(c *Config) any { return &c.BudgetPerHour }},
+	{"budget-per-minute", GroupWorkers, false, "API calls a minute shared by every replica", func(c *Config) any { return &c.BudgetPerMinute }},
+	{"dlq-max-bytes", GroupStreams, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
+	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},
+	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
+	{"default-estate-agent-email", GroupDomain, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
+	{"assignments", GroupDomain, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
 }
 
 // EnvName is the environment variable of a setting: OMQ_ and the flag name
@@ -72,6 +96,8 @@ func (s setting) get(c *Config) string {
 		return *p
 	case *int:
 		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
 	case *float64:
 		return strconv.FormatFloat(*p, 'g', -1, 64)
 	case *bool:
@@ -97,6 +123,8 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 			fs.StringVar(p, s.name, *p, usage)
 		case *int:
 			fs.IntVar(p, s.name, *p, usage)
+		case *int64:
+			fs.Int64Var(p, s.name, *p, usage)
 		case *float64:
 			fs.Float64Var(p, s.name, *p, usage)
 		case *bool:
@@ -214,7 +242,7 @@ func setError(s setting, v, from string) error {
 	}
 	accept := "a string"
 	switch s.field(&Config{}).(type) {
-	case *int:
+	case *int, *int64:
 		accept = "a whole number"
 	case *float64:
 		accept = "a number"

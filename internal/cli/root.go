@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/openmoove/omq/internal/config"
+)
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// LookupEnv defaults to os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Signals, if set, replaces SIGINT/SIGTERM for omq run (tests send on it).
+	Signals <-chan os.Signal
+	// Exit is called when a second signal forces omq run to stop; default
+	// os.Exit.
+	Exit func(code int)
+}
+
+func (e *Env) lookupEnv(k string) (string, bool) {
+	if e.LookupEnv != nil {
+		return e.LookupEnv(k)
+	}
+	return os.LookupEnv(k)
+}
+
+// Main runs the omq command line with args (without the program name) and
+// returns the exit status.
+func Main(ctx context.Context, args []string, e *Env) int {
+	if e.Exit == nil {
+		e.Exit = os.Exit
+	}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(e.Stderr, "omq: %s\n", oneLine(err))
+	if isUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+func newRootCmd(e *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "omq",
+		Short: "Carry property-sale events into the OpenMoove Partner API through NATS JetStream",
+		Long: `omq turns the events of UK property sales into OpenMoove Partner API calls,
+through NATS JetStream, so that nothing is lost when the API is slow,
+throttled or down. Upstream systems publish facts and property creations;
+workers make the API calls at the pace the API allows, retry what can
+succeed later and dead-letter what never will, with a reason.
+
+Every setting is a flag, an OMQ_<NAME> environment variable, or a key of
+the YAML file named by --config (flags win over the environment, which wins
+over the file).`,
+		Example: `  omq run                      # everything, on an embedded NATS and the local sandbox
+  omq status                   # streams, queues and consumers of a running omq
+  omq streams apply --nats-url nats://nats-1:4222 --replicas 3`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(e.Stdin)
+	root.SetOut(e.Stdout)
+	root.SetErr(e.Stderr)
+	root.PersistentFlags().String("config", "", "YAML file of settings, keys as the flag names (OMQ_CONFIG)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErrorf("%v; see omq %s --help", err, cmd.Name())
+	})
+	root.AddCommand(
+		newRunCmd(e),
+		newStreamsCmd(e),
+		newStatusCmd(e),
+		newVersionCmd(e),
+	)
+	return root
+}
+
+// usageError is the user's to fix; omq exits with status 2.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+func isUsage(err error) bool {
+	var u *usageError
+	var fe *config.FieldError
+	if errors.As(err, &u) || errors.As(err, &fe) {
+		return true
+	}
+	// cobra's own argument errors ("unknown command", "accepts 1 arg").
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.Contains(msg, "arg(s)") || strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "required flag")
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+// loadConfig fills c from cmd's flags, the environment and --config, and
+// validates it. Errors are usage errors.
+func (e *Env) loadConfig(cmd *cobra.Command, c *config.Config) error {
+	path, _ := cmd.Flags().GetString("config")
+	if path == "" {
+		path, _ = e.lookupEnv("OMQ_CONFIG")
+	}
+	if err := config.Load(cmd.Flags(), c, path, config.Source{LookupEnv: e.lookupEnv}); err != nil {
+		return &usageError{err: err}
+	}
+	return nil
+}
+
+// bindConfig registers the setting groups on cmd and returns the Config the
+// flags write into.
+func bindConfig(cmd *cobra.Command, groups ...config.Group) *config.Config {
+	c := config.Defaults()
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
+	config.Bind(fs, &c, groups...)
+	cmd.Flags().AddFlagSet(fs)
+	return &c
+}

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/system"
+)
+
+func newRunCmd(e *Env) *cobra.Command {
+	var only []string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run omq: NATS (embedded unless --nats-url), streams, workers, HTTP",
+		Long: `Run every role of omq in one process, or the roles named by --only.
+
+With no --nats-url, omq starts an embedded NATS server with its file store
+under --data-dir, reachable by other processes on --nats-listen. With no
+--openmoove-url, omq starts the local OpenMoove sandbox and no real API is
+called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
+--shutdown-timeout; a second one forces the process to exit.`,
+		Example: `  omq run
+  omq run --data-dir /var/lib/omq --http 0.0.0.0:8080 --log-format json
+  OMQ_OPENMOOVE_API_KEY_FILE=/run/secrets/om omq run --openmoove-url https://api.openmoove.com/api/v1/partners/
+  omq run --nats-url nats://nats-1:4222,nats://nats-2:4222 --only properties`,
+		Args: cobra.NoArgs,
+	}
+	cfg := bindConfig(cmd, config.GroupServer, config.GroupNATS, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
+	cmd.Flags().StringSliceVar(&only, "only", nil, "start only these roles (comma-separated)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := e.loadConfig(cmd, cfg); err != nil {
+			return err
+		}
+		log, err := logging.New(e.Stderr, cfg.LogLevel, cfg.LogFormat)
+		if err != nil {
+			return &usageError{err: err}
+		}
+		ctx, cancel := context.WithCancel(cmd.Context())
+		defer cancel()
+		stopSignals := e.onSignals(cancel, log)
+		defer stopSignals()
+
+		sys, err := system.Start(ctx, system.Options{Config: *cfg, Logger: log, Only: only})
+		if err != nil {
+			return err
+		}
+		attrs := []any{"http", sys.HTTPAddr(), "nats", sys.NATSURL()}
+		if u := sys.SandboxURL(); u != "" {
+			attrs = append(attrs, "sandbox", u)
+		}
+		log.Info("omq ready", attrs...)
+		<-ctx.Done()
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer stopCancel()
+		if err := sys.Stop(stopCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		log.Info("stopped cleanly")
+		return nil
+	}
+	return cmd
+}
+
+// onSignals cancels on the first SIGINT/SIGTERM and exits with status 1 on
+// the second. The returned func stops listening.
+func (e *Env) onSignals(cancel context.CancelFunc, log interface{ Warn(string, ...any) }) func() {
+	sigs := e.Signals
+	var osSigs chan os.Signal
+	if sigs == nil {
+		osSigs = make(chan os.Signal, 2)
+		signal.Notify(osSigs, syscall.SIGINT, syscall.SIGTERM)
+		sigs = osSigs
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			log.Warn("second signal: forcing exit")
+			e.Exit(1)
+		case <-done:
+		}
+	}()
+	return func() {
+		close(done)
+		if osSigs != nil {
+			signal.Stop(osSigs)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package system
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/openmoove"
+)
+
+// Component is a long-running part of omq: a worker, the advisory mover, the
+// poller. Start must return once the component runs (it keeps running in
+// goroutines it owns); Stop must stop them, finishing or handing back
+// in-flight work before ctx ends.
+type Component interface {
+	Name() string
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Deps is what a role gets to build its components.
+type Deps struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Conn     *nats.Conn
+	JS       jetstream.JetStream
+	Topology streams.Topology
+	// API is the OpenMoove client, pointed at the real API or the sandbox.
+	API *openmoove.Client
+	// APIConfig is the configuration API was built with, for components
+	// that need a client of their own (with another BeforeRequest hook).
+	APIConfig openmoove.Config
+	Metrics   *prometheus.Registry
+	// Mux is the HTTP listener's router; components add their routes.
+	Mux *http.ServeMux
+}
+
+// Role is a named set of components that omq run starts together.
+type Role struct {
+	Name        string
+	Description string
+	New         func(d *Deps) ([]Component, error)
+}

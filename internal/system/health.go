@@ -1,0 +1,61 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openmoove/omq/internal/streams"
+)
+
+func (s *System) routes() {
+	s.deps.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	})
+	s.deps.Mux.HandleFunc("GET /readyz", s.readyz)
+	s.deps.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{Registry: s.deps.Metrics}))
+}
+
+// readyz answers 200 only when NATS is connected, every stream exists and
+// every role has started; otherwise 503 with each reason.
+func (s *System) readyz(w http.ResponseWriter, r *http.Request) {
+	reasons := s.notReady(r.Context())
+	if len(reasons) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": reasons})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *System) notReady(ctx context.Context) []string {
+	var reasons []string
+	if st := s.deps.Conn.Status(); st != nats.CONNECTED {
+		reasons = append(reasons, "NATS is "+strings.ToLower(st.String()))
+		return reasons
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	missing, err := streams.Missing(ctx, s.deps.JS, s.deps.Topology)
+	switch {
+	case err != nil:
+		reasons = append(reasons, fmt.Sprintf("cannot read streams: %v", err))
+	case len(missing) > 0:
+		reasons = append(reasons, "streams missing: "+strings.Join(missing, ", ")+" (run omq streams apply)")
+	}
+	if !s.ready.Load() {
+		reasons = append(reasons, "workers not started")
+	}
+	return reasons
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

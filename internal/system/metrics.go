@@ -1,0 +1,69 @@
+package system
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/openmoove/omq/internal/streams"
+)
+
+func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetStream, top streams.Topology) {
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "omq_nats_connected", Help: "1 when the NATS connection is up, else 0.",
+		}, func() float64 {
+			if nc.IsConnected() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "omq_nats_reconnects_total", Help: "Reconnections of the NATS connection.",
+		}, func() float64 { return float64(nc.Stats().Reconnects) }),
+		&streamCollector{js: js, top: top},
+	)
+}
+
+// streamCollector reads each stream's state at scrape time, so the figures
+// are the server's, shared by every replica, not one process's view.
+type streamCollector struct {
+	js  jetstream.JetStream
+	top streams.Topology
+}
+
+var (
+	streamSeenDesc = prometheus.NewDesc("omq_stream_messages_seen_total",
+		"Messages a stream has ever stored (its last sequence).", []string{"stream"}, nil)
+	streamMsgsDesc = prometheus.NewDesc("omq_stream_messages",
+		"Messages a stream holds now.", []string{"stream"}, nil)
+	streamBytesDesc = prometheus.NewDesc("omq_stream_bytes",
+		"Bytes a stream holds now.", []string{"stream"}, nil)
+)
+
+func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- streamSeenDesc
+	ch <- streamMsgsDesc
+	ch <- streamBytesDesc
+}
+
+func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, sc := range c.top.Streams() {
+		st, err := c.js.Stream(ctx, sc.Name)
+		if err != nil {
+			continue
+		}
+		state := st.CachedInfo().State
+		ch <- prometheus.MustNewConstMetric(streamSeenDesc, prometheus.CounterValue, float64(state.LastSeq), sc.Name)
+		ch <- prometheus.MustNewConstMetric(streamMsgsDesc, prometheus.GaugeValue, float64(state.Msgs), sc.Name)
+		ch <- prometheus.MustNewConstMetric(streamBytesDesc, prometheus.GaugeValue, float64(state.Bytes), sc.Name)
+	}
+}

@@ -1,0 +1,286 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openmoove/omq/internal/broker"
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/streams"
+)
+
+// Options configure Start.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// Only names the roles to start; empty starts every role.
+	Only []string
+	// OnStep, if set, is told each shutdown step as it completes
+	// ("http", "roles", "nats-drain", "sandbox", "nats-server"); tests use
+	// it to check the order.
+	OnStep func(step string)
+}
+
+// System is a running omq.
+type System struct {
+	opts     Options
+	log      *slog.Logger
+	deps     Deps
+	embedded *broker.Embedded
+	api      *apiHandle
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	comps    []Component
+	ready    atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start brings omq up: NATS, streams, API, roles, then the HTTP listener.
+// On error everything started so far is stopped again.
+func Start(ctx context.Context, opts Options) (_ *System, err error) {
+	cfg := opts.Config
+	cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = logging.Discard()
+	}
+	selected, err := selectRoles(opts.Only)
+	if err != nil {
+		return nil, err
+	}
+	s := &System{opts: opts, log: log}
+	s.deps = Deps{
+		Config:   cfg,
+		Logger:   log,
+		Topology: streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults(),
+		Metrics:  prometheus.NewRegistry(),
+		Mux:      http.NewServeMux(),
+	}
+	defer func() {
+		if err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = s.Stop(stopCtx)
+		}
+	}()
+	if err := s.startNATS(ctx); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(s.deps.Conn)
+	if err != nil {
+		return nil, err
+	}
+	s.deps.JS = js
+	if err := broker.WaitJetStream(ctx, s.deps.Conn); err != nil {
+		return nil, err
+	}
+	if _, err := streams.Apply(ctx, js, s.deps.Topology, log.With(logging.KeyComponent, "streams")); err != nil {
+		return nil, fmt.Errorf("provision streams: %w", err)
+	}
+	if s.api, err = startAPI(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
+	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology)
+	s.routes()
+	if err := s.listenHTTP(); err != nil {
+		return nil, err
+	}
+	for _, r := range selected {
+		comps, err := r.New(&s.deps)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: %w", r.Name, err)
+		}
+		for _, c := range comps {
+			if err := c.Start(ctx); err != nil {
+				return nil, fmt.Errorf("role %s: start %s: %w", r.Name, c.Name(), err)
+			}
+			s.comps = append(s.comps, c)
+		}
+	}
+	go s.serveHTTP()
+	s.ready.Store(true)
+	return s, nil
+}
+
+func selectRoles(only []string) ([]Role, error) {
+	if len(only) == 0 {
+		return roles, nil
+	}
+	var out []Role
+	for _, name := range only {
+		i := slices.IndexFunc(roles, func(r Role) bool { return r.Name == name })
+		if i < 0 {
+			names := make([]string, len(roles))
+			for j, r := range roles {
+				names[j] = r.Name
+			}
+			return nil, &config.FieldError{Flag: "only", Value: name, Accept: "one or more of " + strings.Join(names, ", ")}
+		}
+		out = append(out, roles[i])
+	}
+	return out, nil
+}
+
+func (s *System) startNATS(ctx context.Context) error {
+	cfg := s.deps.Config
+	if cfg.EmbeddedNATS() {
+		e, err := broker.StartEmbedded(broker.EmbeddedOptions{
+			StoreDir: filepath.Join(cfg.DataDir, "jetstream"),
+			Listen:   cfg.NATSListen,
+			Logger:   s.log.With(logging.KeyComponent, "nats-server"),
+		})
+		if err != nil {
+			return err
+		}
+		s.embedded = e
+		nc, err := e.Connect("omq")
+		if err != nil {
+			return fmt.Errorf("connect to embedded NATS: %w", err)
+		}
+		s.deps.Conn = nc
+		return nil
+	}
+	nc, err := broker.ConnectExternal(broker.ExternalOptions{
+		URL: cfg.NATSURL, Name: "omq", CredsFile: cfg.NATSCreds, NKeyFile: cfg.NATSNKey,
+		User: cfg.NATSUser, Password: cfg.NATSPassword, Token: cfg.NATSToken,
+		TLSCA: cfg.NATSTLSCA, TLSCert: cfg.NATSTLSCert, TLSKey: cfg.NATSTLSKey,
+		Logger: s.log.With(logging.KeyComponent, "nats"),
+	})
+	if err != nil {
+		return err
+	}
+	s.deps.Conn = nc
+	return nil
+}
+
+func (s *System) listenHTTP() error {
+	addr := s.deps.Config.HTTP
+	if strings.EqualFold(addr, "off") {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP listener on %s: %w; set --http to a free address or off", addr, err)
+	}
+	s.httpLn = ln
+	s.httpSrv = &http.Server{Handler: s.deps.Mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+func (s *System) serveHTTP() {
+	if s.httpSrv == nil {
+		return
+	}
+	if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("HTTP listener stopped", logging.KeyError, err)
+	}
+}
+
+// HTTPAddr is the address the HTTP listener is bound to, or "" when off.
+func (s *System) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// NATSURL is the URL other processes use to reach omq's NATS: the embedded
+// server's client address, or --nats-url.
+func (s *System) NATSURL() string {
+	if s.embedded != nil {
+		return s.embedded.ClientURL()
+	}
+	return s.deps.Config.NATSURL
+}
+
+// SandboxURL is the in-process sandbox's partner API base URL, or "" when omq
+// talks to a real API.
+func (s *System) SandboxURL() string { return s.api.sandboxURL() }
+
+// Deps exposes what the roles were built with, for tests and commands.
+func (s *System) Deps() *Deps { return &s.deps }
+
+// Ready reports whether every part has started.
+func (s *System) Ready() bool { return s.ready.Load() }
+
+// Stop shuts omq down in order: HTTP, roles, NATS connection drain, the
+// sandbox, the embedded server. It returns every error met, joined; calling
+// it again returns the same result.
+func (s *System) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	return s.stopErr
+}
+
+func (s *System) stop(ctx context.Context) error {
+	s.ready.Store(false)
+	var errs []error
+	step := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("shutdown %s: %w", name, err))
+		}
+		s.log.Debug("shutdown step done", "step", name)
+		if s.opts.OnStep != nil {
+			s.opts.OnStep(name)
+		}
+	}
+	if s.httpSrv != nil {
+		step("http", s.httpSrv.Shutdown(ctx))
+	}
+	var roleErrs []error
+	for i := len(s.comps) - 1; i >= 0; i-- {
+		if err := s.comps[i].Stop(ctx); err != nil {
+			roleErrs = append(roleErrs, fmt.Errorf("%s: %w", s.comps[i].Name(), err))
+		}
+	}
+	step("roles", errors.Join(roleErrs...))
+	if nc := s.deps.Conn; nc != nil {
+		step("nats-drain", drain(ctx, nc))
+	}
+	if s.api != nil {
+		step("sandbox", s.api.close(ctx))
+	}
+	if s.embedded != nil {
+		step("nats-server", s.embedded.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// drain flushes every pending publish and ack, then closes nc.
+func drain(ctx context.Context, nc *nats.Conn) error {
+	if nc.IsClosed() {
+		return nil
+	}
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return err
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		nc.Close()
+		return ctx.Err()
+	}
+}
