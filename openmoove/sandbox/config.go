@@ -79,8 +79,9 @@ type Config struct {
 	TimeScale float64
 
 	// Seed is how many demo properties New creates (a mix of sale methods and
-	// milestone states, some overdue), owned by the partner of the first key
-	// in sorted order. Default 0. SeededIDs lists their transaction ids.
+	// milestone states, some overdue), owned by the partner of "om_test_key"
+	// if configured, else of the first key in sorted order. Default 0.
+	// SeededIDs lists their transaction ids.
 	Seed int
 	// RandSeed seeds the ids (transaction UUIDs) and the fault dice, so a
 	// sandbox run is reproducible: the same calls get the same UUIDs.
@@ -181,8 +182,12 @@ func (c Config) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String()))
 // LogValue implements slog.LogValuer without secrets.
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
-// demoPartner owns the demo properties: the partner of the first key.
+// demoPartner owns the demo properties: the partner of DefaultAPIKey when
+// it is configured, else of the first key in sorted order.
 func (c Config) demoPartner() string {
+	if p, ok := c.Keys[DefaultAPIKey]; ok {
+		return p
+	}
 	keys := make([]string, 0, len(c.Keys))
 	for k := range c.Keys {
 		keys = append(keys, k)

@@ -86,5 +86,6 @@
 //
 // Config.Seed creates that many demo properties at New — sale methods in
 // turn, some with milestones completed, some overdue — owned by the partner
-// of the first key; SeededIDs lists their transaction ids.
+// of "om_test_key" (else of the first key in sorted order); SeededIDs lists
+// their transaction ids.
 package sandbox

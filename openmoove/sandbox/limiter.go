@@ -77,7 +77,7 @@ func (l *limiter) take(key string, consume bool) verdict {
 		v.reset = later(hourReset, burstReset)
 	case left <= 0:
 		v.reset = hourReset
-	case burstLeft <= left:
+	case burstLeft < left: // a tie reports the longer window, so one answer never promises too early
 		v.reset = burstReset
 	default:
 		v.reset = hourReset
