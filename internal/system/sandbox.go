@@ -2,16 +2,41 @@ package system
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
-// SandboxKey is the API key of the in-process sandbox. It is not a secret:
-// the sandbox is a local simulator that accepts nothing else.
-const SandboxKey = "om_sandbox_local_key"
+// SandboxKey is the API key of the in-process sandbox, the same one the
+// README's curl examples use. It is not a secret: the sandbox is a local
+// simulator and no real API ever sees it.
+const SandboxKey = "om_test_key"
+
+// sandboxSeed is how many demo properties the in-process sandbox starts
+// with, so a newcomer has transactions to publish events for.
+const sandboxSeed = 3
 
 func startSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (sandboxServer, string, error) {
-	return nil, "", errors.New("sandbox not wired yet")
+	sb, err := sandbox.New(sandbox.Config{
+		Addr:   cfg.SandboxAddr,
+		Keys:   map[string]string{SandboxKey: "local-partner"},
+		Seed:   sandboxSeed,
+		Logger: log.With(logging.KeyComponent, "sandbox"),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := sb.Start(ctx); err != nil {
+		return nil, "", fmt.Errorf("sandbox on %s: %w; set --sandbox-addr to a free address", cfg.SandboxAddr, err)
+	}
+	log.Warn("sandbox mode: no real OpenMoove API is called; set --openmoove-url and OMQ_OPENMOOVE_API_KEY for the real one",
+		"sandbox", sb.URL(), "api_key", SandboxKey)
+	for _, id := range sb.SeededIDs() {
+		p, _ := sb.Lookup(id)
+		log.Info("sandbox demo property", logging.KeyTx, id, "address", p.Request.PropertyAddress, "sale_method", p.Request.SaleMethod)
+	}
+	return sb, SandboxKey, nil
 }
