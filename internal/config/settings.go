@@ -211,14 +211,16 @@ func Load(fs *pflag.FlagSet, c *Config, path string, src Source) error {
 
 func lookup(s setting, src Source) (v, from string, ok bool, err error) {
 	env := EnvName(s.name)
-	if v, ok := src.LookupEnv(env); ok {
+	// An empty variable counts as unset, as in most tools: `OMQ_X=` in a
+	// unit file or a shell should not turn a setting into "".
+	if v, ok := src.LookupEnv(env); ok && v != "" {
 		return v, env, true, nil
 	}
 	if !s.secret {
 		return "", "", false, nil
 	}
 	path, ok := src.LookupEnv(env + "_FILE")
-	if !ok {
+	if !ok || path == "" {
 		return "", "", false, nil
 	}
 	b, err := src.ReadFile(path)
