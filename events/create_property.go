@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/openmoove/omq/openmoove"
