@@ -85,6 +85,7 @@ over the file).`,
 		newStreamsCmd(e),
 		newStatusCmd(e),
 		newVersionCmd(e),
+		newSandboxCmd(e),
 	)
 	return root
 }
