@@ -1,0 +1,22 @@
+// Package budget is omq's OpenMoove API budget, shared by every replica of
+// every role through the BUDGET key-value bucket: every API call takes a token
+// first, so all of omq together stays inside the API's limits (1000 requests
+// an hour, bursts of 100 a minute, by default).
+//
+// The budget counts fixed windows (an hour and a minute by default, scaled in
+// tests) in one bucket key updated with compare-and-set, so concurrent takers
+// on any replica never over-spend it. Mutations come first: a read may only
+// spend a window down to Limits.ReadReserve tokens. The API's X-RateLimit-*
+// answers are the ground truth and correct the budget (Observe): when the API
+// says fewer are left, or that its window resets later, the budget believes
+// it. A 429 (or an answer with nothing left) stops every taker until the reset
+// the API named (Stop429).
+//
+// A spent budget is not an error of the message: Take returns a
+// failure.Throttled error carrying the wait, and the worker runtime hands the
+// message back after it without counting a failure. Wire a budget into the
+// API client with Hooks:
+//
+//	b, err := budget.New(ctx, js, top, budget.Limits{PerHour: 1000, PerMinute: 100})
+//	client, err := openmoove.New(b.Hooks(openmoove.Config{BaseURL: url, APIKey: key}))
+package budget

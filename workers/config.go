@@ -1,0 +1,182 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/streams"
+)
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("workers: invalid config")
+
+// Config configures a Worker. Every number has a documented default, filled
+// by WithDefaults; Name, Stream and Handler are required.
+type Config struct {
+	// Name is the durable consumer's name and the worker's name in logs,
+	// metrics and the Omq-Worker header. Required; a NATS name token
+	// (letters, digits, '-' and '_').
+	Name string
+	// Stream is the stream consumed. Required.
+	Stream string
+	// Subjects filter the stream; empty consumes all of it.
+	Subjects []string
+	// Handler does the work. Required.
+	Handler Handler
+
+	// Concurrency is how many handlers run at once, and how many messages
+	// the worker holds at most (prefetch equals the free handler slots).
+	// Default 8.
+	Concurrency int
+	// AckWait is how long the server waits for an ack before redelivering.
+	// The handler's context ends at 90% of it. Default 30s.
+	AckWait time.Duration
+	// MaxDeliver is the server's limit on deliveries of one message; the
+	// last delivery that fails is dead-lettered. Default 20; at least 2.
+	MaxDeliver int
+	// MaxFailures is how many real failures (Transient, handed back) a
+	// message may have before it is dead-lettered as exhausted. Pauses and
+	// throttles are not failures. Default 8; less than MaxDeliver.
+	MaxFailures int
+	// RetryMin and RetryMax bound NakWithDelay after a Transient failure:
+	// RetryMin doubling per recorded failure up to RetryMax, with ±20%
+	// jitter. Defaults 5s and 5m.
+	RetryMin time.Duration
+	RetryMax time.Duration
+	// InProcessRetries is how many times a Transient failure is retried in
+	// process before the message is handed back. Default 3; -1 for none.
+	InProcessRetries int
+	// InProcessRetryWindow bounds those retries, the first call included;
+	// it is cut to the handler's deadline. Default 5s; less than AckWait.
+	InProcessRetryWindow time.Duration
+	// BreakerTransient is how many Transient failures in a row open the
+	// breaker. Default 5. One Systemic failure always does.
+	BreakerTransient int
+	// PauseMin and PauseMax bound the breaker's pause: PauseMin, doubling
+	// while the probe keeps failing, up to PauseMax. Defaults 15s and 5m.
+	PauseMin time.Duration
+	PauseMax time.Duration
+	// Probe is a cheap call that tells whether the API is back (omq uses
+	// GET /products/). The breaker calls it, never a message, when a pause
+	// ends: nil resumes the consumer, an error pauses it again for longer.
+	// Default: none; the pause then simply runs out.
+	Probe func(ctx context.Context) error
+
+	// Topology names the DLQ stream and the FAILURES and BREAKER buckets.
+	// Default streams.New("openmoove").
+	Topology streams.Topology
+	// Logger receives the worker's logs. Default: discard.
+	Logger *slog.Logger
+	// Metrics, if set, receives the worker's collectors (outcomes, latency,
+	// breaker state, consumer state). Default: none.
+	Metrics prometheus.Registerer
+
+	// afterDeadLetter, when set (tests), runs between the DLQ publish and the
+	// Term: the fault-injection point for "crash in between".
+	afterDeadLetter func(m *Message)
+}
+
+// ConfigFrom returns a Config with the numbers and the topology taken from
+// omq's settings. The caller sets Name, Stream, Subjects, Handler, Probe,
+// Logger and Metrics.
+func ConfigFrom(c config.Config) Config {
+	c.WithDefaults()
+	retries := c.InProcessRetries
+	if retries == 0 {
+		retries = -1 // the setting's 0 means none
+	}
+	return Config{
+		Concurrency: c.Concurrency, AckWait: c.AckWait, MaxDeliver: c.MaxDeliver,
+		MaxFailures: c.MaxFailures, RetryMin: c.RetryMin, RetryMax: c.RetryMax,
+		InProcessRetries: retries, InProcessRetryWindow: c.InProcessRetryWindow,
+		BreakerTransient: c.BreakerTransient, PauseMin: c.PauseMin, PauseMax: c.PauseMax,
+		Topology: streams.Topology{Prefix: c.SubjectPrefix, Replicas: c.Replicas, DLQMaxBytes: c.DLQMaxBytes}.WithDefaults(),
+	}
+}
+
+// WithDefaults returns a copy of c with every unset field given its default.
+func (c Config) WithDefaults() Config {
+	setInt(&c.Concurrency, 8)
+	setDur(&c.AckWait, 30*time.Second)
+	setInt(&c.MaxDeliver, 20)
+	setInt(&c.MaxFailures, 8)
+	setDur(&c.RetryMin, 5*time.Second)
+	setDur(&c.RetryMax, 5*time.Minute)
+	setInt(&c.InProcessRetries, 3)
+	setDur(&c.InProcessRetryWindow, 5*time.Second)
+	setInt(&c.BreakerTransient, 5)
+	setDur(&c.PauseMin, 15*time.Second)
+	setDur(&c.PauseMax, 5*time.Minute)
+	if c.Topology.Prefix == "" {
+		c.Topology = streams.New("openmoove")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate names the first unusable field and what it accepts.
+func (c Config) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
+	}
+	switch {
+	case !validName(c.Name):
+		return bad("Name %q must be a non-empty NATS name of letters, digits, '-' and '_'", c.Name)
+	case c.Stream == "":
+		return bad("Stream is required (the stream to consume, such as OPENMOOVE_EVENTS)")
+	case c.Handler == nil:
+		return bad("Handler is required")
+	case c.Concurrency < 1 || c.Concurrency > 1024:
+		return bad("Concurrency must be 1..1024, got %d", c.Concurrency)
+	case c.AckWait < 10*time.Millisecond:
+		return bad("AckWait must be at least 10ms, got %s", c.AckWait)
+	case c.MaxDeliver < 2:
+		return bad("MaxDeliver must be at least 2, got %d", c.MaxDeliver)
+	case c.MaxFailures < 1 || c.MaxFailures >= c.MaxDeliver:
+		return bad("MaxFailures must be 1..MaxDeliver-1 (%d), got %d", c.MaxDeliver-1, c.MaxFailures)
+	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
+		return bad("RetryMin must be positive and RetryMax at least RetryMin, got %s and %s", c.RetryMin, c.RetryMax)
+	case c.InProcessRetries < -1 || c.InProcessRetries > 10:
+		return bad("InProcessRetries must be -1 (none) or 1..10, got %d", c.InProcessRetries)
+	case c.InProcessRetryWindow <= 0 || c.InProcessRetryWindow >= c.AckWait:
+		return bad("InProcessRetryWindow must be positive and shorter than AckWait (%s), got %s", c.AckWait, c.InProcessRetryWindow)
+	case c.BreakerTransient < 1:
+		return bad("BreakerTransient must be at least 1, got %d", c.BreakerTransient)
+	case c.PauseMin <= 0 || c.PauseMax < c.PauseMin:
+		return bad("PauseMin must be positive and PauseMax at least PauseMin, got %s and %s", c.PauseMin, c.PauseMax)
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		ok := r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDur(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
+	}
+}

@@ -1,0 +1,70 @@
+// Package workers is the runtime every omq worker runs on: a durable pull
+// consumer with bounded concurrency that hands each message to a Handler and
+// alone decides, from the kind of the error the handler returns, what
+// happens to the message. Handlers do the work; they never ack.
+//
+// # Writing a worker
+//
+// Build a Config (ConfigFrom fills the numbers from omq's settings), name the
+// consumer, the stream, the subjects and the Handler, then New, Start and, at
+// shutdown, Stop:
+//
+//	cfg := workers.ConfigFrom(d.Config)
+//	cfg.Name, cfg.Stream = "milestones", d.Topology.EventsStream()
+//	cfg.Subjects = []string{d.Topology.EventSubject(">")}
+//	cfg.Handler = func(ctx context.Context, m *workers.Message) error { … }
+//	cfg.Probe = func(ctx context.Context) error { _, err := d.API.ListProducts(ctx); return err }
+//	cfg.Logger, cfg.Metrics = d.Logger, d.Metrics
+//	w, err := workers.New(d.JS, cfg) // a system.Component
+//
+// The handler gets a context that ends before AckWait does; calls that may
+// outlive it call Message.InProgress to keep the message. A handler returns
+// nil when the work is done, or an error whose failure.Kind (package
+// failure) says what went wrong. Errors without a kind are Transient.
+//
+// # One rule for every failure
+//
+//   - nil: the message is acked (DoubleAck: the server confirms it).
+//   - failure.Permanent: the message is dead-lettered at once (see below),
+//     then terminated with the reason.
+//   - failure.Transient: the handler is called again in process up to
+//     Config.InProcessRetries times within Config.InProcessRetryWindow
+//     (exponential backoff with jitter); if it still fails the failure is
+//     recorded in the FAILURES bucket (key <stream>.<seq>, the error history)
+//     and the message handed back with NakWithDelay, RetryMin doubling to
+//     RetryMax with jitter. After MaxFailures recorded failures it is
+//     dead-lettered as exhausted with the whole history. A panic is a
+//     Transient failure of that message, never of the process.
+//   - failure.Throttled (a 429, or the shared API budget spent): handed back
+//     after the wait the error names (failure.WaitOf), not counted, and the
+//     worker stops fetching until then.
+//   - failure.Systemic, or BreakerTransient Transient failures in a row: the
+//     breaker opens. The consumer is paused (PauseConsumer) for every replica
+//     until now+cooldown (PauseMin doubling to PauseMax while the API stays
+//     down, shared through the BREAKER bucket); messages in hand go back
+//     with a delay past the pause, not counted; Config.Probe, a cheap API
+//     call and not a message, decides when to resume. A pause ends at its
+//     deadline by itself, so consumption resumes even if the process that
+//     paused it dies.
+//   - The last delivery (Deliveries ≥ MaxDeliver) that fails in any way
+//     cannot be handed back: it is dead-lettered as exhausted.
+//
+// Plain Nak (immediate redelivery) is never used, nor consumer BackOff lists.
+//
+// # Dead letters
+//
+// The worker writes a dead letter with deadletter.Write (Nats-Msg-Id
+// <stream>:<seq>, the original body and headers, every Omq-* header), waits
+// for JetStream's ack and only then terminates the original; a crash in
+// between is absorbed by the DLQ's duplicate window. Messages the worker never
+// saw fail (it crashed, hung, or outlived AckWait on the last delivery) are
+// caught by the server's MAX_DELIVERIES advisory, captured in the ADVISORIES
+// stream, and moved into the DLQ by the Mover (NewMover), which also watches
+// how full the DLQ is: the omq_dlq_fill_ratio gauge and a warning past 80%.
+//
+// # Stopping
+//
+// Stop stops fetching, lets the handlers in flight finish within its ctx and
+// acts on their results; a message whose handler has not finished when ctx
+// ends is left unacknowledged and redelivered after AckWait, never lost.
+package workers

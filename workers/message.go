@@ -1,0 +1,60 @@
+package workers
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Message is one delivery as a handler sees it. Handlers read it; they never
+// ack it: the runtime does, from the error the handler returns.
+type Message struct {
+	Subject string
+	Data    []byte
+	Header  nats.Header
+	// Stream is the stream the message was consumed from; Seq its sequence
+	// there.
+	Stream string
+	Seq    uint64
+	// Deliveries is this delivery's number, 1-based (hand-backs for a pause
+	// or a throttle count too: it is the server's count).
+	Deliveries uint64
+	// MsgID is the message's Nats-Msg-Id, "" if it had none. Handlers use it
+	// (or a field of the body) as the API idempotency key.
+	MsgID string
+	// Published is when the message entered the stream.
+	Published time.Time
+
+	msg jetstream.Msg
+}
+
+// InProgress tells the server the handler is still working on the message,
+// restarting its AckWait. Only calls that may outlive the handler's context
+// need it; the context's deadline is not extended.
+func (m *Message) InProgress() error {
+	if m.msg == nil {
+		return nil
+	}
+	return m.msg.InProgress()
+}
+
+// Handler does the work for one message. It returns nil when done (the
+// runtime acks) or an error whose failure.Kind decides what the runtime does
+// (see the package documentation). ctx ends before the message's AckWait;
+// a handler must return when it does.
+type Handler func(ctx context.Context, m *Message) error
+
+func newMessage(stream string, msg jetstream.Msg) (*Message, error) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	return &Message{
+		Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(),
+		Stream: stream, Seq: md.Sequence.Stream, Deliveries: md.NumDelivered,
+		MsgID: msg.Headers().Get(jetstream.MsgIDHeader), Published: md.Timestamp,
+		msg: msg,
+	}, nil
+}
