@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/openmoove/omq/events"
+)
+
+func init() { addEndpoint("POST /v1/events", "events", decodeEvents) }
+
+// decodeEvents accepts one event object or an array of them. Every element
+// is validated before any is published; field errors of an array element
+// are keyed "[i].field".
+func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
+	raws, single, bad := splitBody(body)
+	if bad != nil {
+		return nil, bad
+	}
+	fields := FieldErrors{}
+	evs := make([]events.Event, len(raws))
+	for i, raw := range raws {
+		ev, err := events.Parse(raw)
+		if err != nil {
+			prefix := ""
+			if !single {
+				prefix = fmt.Sprintf("[%d].", i)
+			}
+			if ve, ok := err.(*events.ValidationError); ok {
+				for f, msgs := range ve.Fields {
+					fields[prefix+f] = msgs
+				}
+				continue
+			}
+			return nil, err
+		}
+		evs[i] = ev
+	}
+	if len(fields) > 0 {
+		return nil, &BadRequest{Message: "invalid event: nothing was published; fix the fields named and send again", Fields: fields}
+	}
+	msgs := make([]Message, len(evs))
+	for i, ev := range evs {
+		id := ev.ID
+		switch {
+		case key != "" && single:
+			id = key
+		case key != "":
+			id = fmt.Sprintf("%s:%d", key, i)
+		}
+		if ev.ID == "" {
+			ev.ID = id
+			if ev.ID == "" {
+				ev.ID = events.NewID()
+			}
+			id = ev.ID
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = Message{ID: id, Subject: s.Topology().EventSubject(ev.Type), Body: b}
+	}
+	return msgs, nil
+}
+
+// splitBody returns the raw elements of a JSON object or array body.
+func splitBody(body []byte) (raws []json.RawMessage, single bool, bad *BadRequest) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, false, &BadRequest{Message: "empty body: send one JSON object or an array of them", Fields: FieldErrors{"body": {"required"}}}
+	}
+	if trimmed[0] != '[' {
+		return []json.RawMessage{trimmed}, true, nil
+	}
+	if err := json.Unmarshal(trimmed, &raws); err != nil {
+		return nil, false, &BadRequest{Message: "malformed JSON array: " + err.Error(), Fields: FieldErrors{"body": {"must be a JSON object or an array of objects"}}}
+	}
+	if len(raws) == 0 {
+		return nil, false, &BadRequest{Message: "empty array: send at least one item", Fields: FieldErrors{"body": {"must hold at least one item"}}}
+	}
+	return raws, false, nil
+}

@@ -1,0 +1,231 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/streams"
+)
+
+// Options configure the ingest endpoints.
+type Options struct {
+	// Token is the bearer token every request must carry. Empty disables
+	// ingest: Register adds no route.
+	Token string
+	// MaxBytes caps a request body; larger bodies get 413. Default 1 MiB.
+	MaxBytes int
+	// PublishTimeout bounds waiting for JetStream's acks of one request.
+	// Default 5s.
+	PublishTimeout time.Duration
+	JS             jetstream.JetStream
+	Topology       streams.Topology
+	Logger         *slog.Logger
+	// Metrics, when set, receives omq_ingest_requests_total.
+	Metrics prometheus.Registerer
+}
+
+// Message is one message an endpoint publishes.
+type Message struct {
+	// ID is returned to the caller and is the Nats-Msg-Id.
+	ID      string
+	Subject string
+	Body    []byte
+}
+
+// FieldErrors are the problems of a request body, by field ("type",
+// "[2].transaction_id"); each field has its messages.
+type FieldErrors map[string][]string
+
+// BadRequest is what a Decoder returns for a body it refuses: 400 with the
+// message and the field errors.
+type BadRequest struct {
+	Message string
+	Fields  FieldErrors
+}
+
+func (b *BadRequest) Error() string { return b.Message }
+
+// Decoder turns a request body into the messages to publish. key is the
+// Idempotency-Key header ("" when absent). It returns a *BadRequest for input
+// the caller must fix; any other error is a 500.
+type Decoder func(s *Server, body []byte, key string) ([]Message, error)
+
+type endpoint struct {
+	pattern string // "POST /v1/events"
+	name    string // metric label
+	decode  Decoder
+}
+
+// endpoints is filled by each endpoint file's init.
+var endpoints []endpoint
+
+func addEndpoint(pattern, name string, d Decoder) {
+	endpoints = append(endpoints, endpoint{pattern: pattern, name: name, decode: d})
+}
+
+// Server serves the ingest endpoints.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	tokenSum [32]byte
+	requests *prometheus.CounterVec
+}
+
+// Register adds every ingest endpoint to mux. With no token it adds nothing
+// and logs that ingest is off.
+func Register(mux *http.ServeMux, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = logging.Discard()
+	}
+	log := opts.Logger.With(logging.KeyComponent, "ingest")
+	if opts.Token == "" {
+		log.Info("HTTP ingest is off: set --ingest-token (or OMQ_INGEST_TOKEN_FILE) to accept POST /v1/events and /v1/properties")
+		return nil, nil
+	}
+	if opts.JS == nil {
+		return nil, errors.New("ingest: Options.JS is required")
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 1 << 20
+	}
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = 5 * time.Second
+	}
+	opts.Topology = opts.Topology.WithDefaults()
+	s := &Server{opts: opts, log: log, tokenSum: sha256.Sum256([]byte(opts.Token))}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "omq_ingest_requests_total", Help: "HTTP ingest requests by endpoint and status code.",
+	}, []string{"endpoint", "code"})
+	if opts.Metrics != nil {
+		if err := opts.Metrics.Register(s.requests); err != nil {
+			return nil, fmt.Errorf("ingest metrics: %w", err)
+		}
+	}
+	for _, ep := range endpoints {
+		mux.Handle(ep.pattern, s.handler(ep))
+	}
+	log.Info("HTTP ingest on", "endpoints", len(endpoints))
+	return s, nil
+}
+
+// Topology is the stream layout messages are published into.
+func (s *Server) Topology() streams.Topology { return s.opts.Topology }
+
+func (s *Server) handler(ep endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code := s.serve(w, r, ep)
+		s.requests.WithLabelValues(ep.name, fmt.Sprint(code)).Inc()
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, ep endpoint) int {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="omq"`)
+		return writeError(w, http.StatusUnauthorized, "missing or wrong bearer token: send Authorization: Bearer <the --ingest-token>", nil)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxBytes)))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return writeError(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("body larger than %d bytes (--ingest-max-bytes); send fewer items per request", s.opts.MaxBytes), nil)
+		}
+		return writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), nil)
+	}
+	msgs, err := ep.decode(s, body, strings.TrimSpace(r.Header.Get("Idempotency-Key")))
+	if err != nil {
+		var bad *BadRequest
+		if errors.As(err, &bad) {
+			return writeError(w, http.StatusBadRequest, bad.Message, bad.Fields)
+		}
+		s.log.Error("ingest decode failed", "endpoint", ep.name, logging.KeyError, err)
+		return writeError(w, http.StatusInternalServerError, "internal error", nil)
+	}
+	results, err := s.publish(r.Context(), msgs)
+	if err != nil {
+		s.log.Warn("ingest publish failed", "endpoint", ep.name, logging.KeyError, err)
+		w.Header().Set("Retry-After", "5")
+		return writeError(w, http.StatusServiceUnavailable,
+			"NATS did not accept the messages; retry later with the same ids or Idempotency-Key (duplicates are dropped)", nil)
+	}
+	ids := make([]string, len(results))
+	for i, res := range results {
+		ids[i] = res.ID
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"ids": ids, "results": results})
+	return http.StatusAccepted
+}
+
+// Result is what the 202 answer says of each message.
+type Result struct {
+	ID        string `json:"id"`
+	StreamSeq uint64 `json:"stream_seq"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// publish sends every message asynchronously and waits for all acks.
+func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.PublishTimeout)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := s.opts.JS.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Body,
+			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}}})
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", m.ID, err)
+		}
+		futures[i] = f
+	}
+	results := make([]Result, len(msgs))
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			results[i] = Result{ID: msgs[i].ID, StreamSeq: ack.Sequence, Duplicate: ack.Duplicate}
+		case err := <-f.Err():
+			return nil, fmt.Errorf("publish %s: %w", msgs[i].ID, err)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("publish %s: no ack: %w", msgs[i].ID, ctx.Err())
+		}
+	}
+	return results, nil
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	// Hashing first makes the compare constant-time in the token's length too.
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, fields FieldErrors) int {
+	body := map[string]any{"error": msg}
+	if len(fields) > 0 {
+		body["field_errors"] = fields
+	}
+	writeJSON(w, code, body)
+	return code
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
