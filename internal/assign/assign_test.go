@@ -50,10 +50,10 @@ func TestParseAndCandidates(t *testing.T) {
 func TestParseNamesTheBadEntry(t *testing.T) {
 	t.Parallel()
 	for yaml, want := range map[string]string{
-		"default:\n  estate_agent: [not-an-email]\n":              "default.estate_agent: \"not-an-email\" is not an email address",
-		"rules:\n  - postcode_areas: [SW1]\n":                     "rules[0].postcode_areas: \"SW1\" is not a postcode area",
-		"rules:\n  - sale_methods: [auction]\n":                   "rules[0].sale_methods: \"auction\" is not one of standard",
-		"default:\n  surveyor: [s@example.com]\n":                 "field surveyor not found",
+		"default:\n  estate_agent: [not-an-email]\n":             "default.estate_agent: \"not-an-email\" is not an email address",
+		"rules:\n  - postcode_areas: [SW1]\n":                    "rules[0].postcode_areas: \"SW1\" is not a postcode area",
+		"rules:\n  - sale_methods: [auction]\n":                  "rules[0].sale_methods: \"auction\" is not one of standard",
+		"default:\n  surveyor: [s@example.com]\n":                "field surveyor not found",
 		"rules:\n  - auctioneer: [a@example.com]\n    area: x\n": "field area not found",
 	} {
 		_, err := assign.Parse([]byte(yaml))
