@@ -1,0 +1,60 @@
+package deploy_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/spf13/pflag"
+
+	"github.com/openmoove/omq/internal/config"
+)
+
+// The shipped NATS configs must parse with nats-server's own parser and
+// enable JetStream.
+func TestNATSConfigsParse(t *testing.T) {
+	t.Setenv("OMQ_NATS_PASSWORD", "test-password")
+	t.Setenv("NATS_SYS_PASSWORD", "test-sys-password")
+	files, _ := filepath.Glob("nats/*.conf")
+	cluster, _ := filepath.Glob("cluster/*.conf")
+	files = append(files, cluster...)
+	if len(files) != 4 {
+		t.Fatalf("found %v, want the single-node config and three cluster nodes", files)
+	}
+	for _, f := range files {
+		opts, err := server.ProcessConfigFile(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if !opts.JetStream || opts.StoreDir == "" {
+			t.Errorf("%s: JetStream %v, store dir %q; want JetStream with a store dir", f, opts.JetStream, opts.StoreDir)
+		}
+		if opts.MaxPayload < 1<<20 {
+			t.Errorf("%s: max_payload %d, want at least 1 MiB", f, opts.MaxPayload)
+		}
+	}
+}
+
+// The example settings file must load with omq's own loader.
+func TestExampleSettingsLoad(t *testing.T) {
+	c := config.Defaults()
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	config.Bind(fs, &c, config.GroupServer, config.GroupNATS, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
+	src := config.Source{LookupEnv: func(k string) (string, bool) {
+		if k == "OMQ_OPENMOOVE_API_KEY" {
+			return "om_example", true
+		}
+		return "", false
+	}}
+	if err := config.Load(fs, &c, filepath.Join("systemd", "omq.yaml"), src); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/var/lib/omq/data" || c.OpenMooveURL == "" {
+		t.Fatalf("loaded %s", c)
+	}
+	if _, err := os.Stat(filepath.Join("systemd", "omq.service")); err != nil {
+		t.Fatal(err)
+	}
+}
