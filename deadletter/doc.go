@@ -8,8 +8,48 @@
 // original body and headers, and the Omq-* headers of headers.go. Its id is
 // its sequence in the DLQ stream.
 //
-// A replay publishes the body back to the original subject with Nats-Msg-Id
-// <original id>:replay:<dlq id> (the original id may still be inside the
-// stream's duplicate window and would be dropped) and Omq-Replay-Of, and
-// removes the dead letter only after JetStream acknowledged the publish.
+// # Writing
+//
+// Workers and the advisory mover call Write with a Failed message, wait for
+// it to return, and only then terminate the original.
+//
+// # Reading
+//
+// A Store reads the DLQ of a topology with GetMsg and short-lived ordered
+// consumers, so reading never changes the stream:
+//
+//	store := deadletter.NewStore(js, streams.New("openmoove"))
+//	letters, err := store.List(ctx, deadletter.Filter{
+//		Subject: "openmoove.events.*",          // the original subject, wildcards allowed
+//		Kinds:   []string{"permanent"},
+//		Error:   "phone_number",                // case-insensitive substring
+//		Since:   time.Now().Add(-2 * time.Hour),
+//	})
+//
+// Filter.Validate (and every Store method) rejects an unusable filter with
+// a *FilterError naming the field and what it accepts; ParseID, ParseKinds
+// and ParseTime read the operators' text ("2h", "7d", RFC 3339).
+//
+// # Replaying
+//
+// A replay (Store.Replay, Store.ReplayMany) publishes the body back to the
+// original subject with the original headers minus the Omq-* failure ones
+// and minus Nats-*, and with:
+//
+//   - Nats-Msg-Id <original id>:replay:<dlq id> — the original id may still
+//     be inside the stream's duplicate window and would be dropped; with no
+//     original id, <stream>:<seq> stands for it;
+//   - Omq-Replay-Of <dlq id>;
+//   - Omq-Original-Msg-Id <original id>, the idempotency key workers send to
+//     the API, so the API never acts twice on one message.
+//
+// It waits for JetStream's acknowledgement and only then deletes the dead
+// letter. Replaying the same id twice cannot process it twice: the second
+// finds no dead letter (ErrNotFound), and a replay interrupted between its
+// publish and its delete is dropped as a duplicate when run again
+// (ReplayResult.Duplicate).
+//
+// An edited replay (ReplayOptions.Body, omq dlq edit) must pass the
+// Validator that Validators registers for the original subject, else it
+// returns an *InvalidBodyError and leaves the dead letter in place.
 package deadletter

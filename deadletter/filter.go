@@ -1,0 +1,197 @@
+package deadletter
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kinds are the values of HeaderErrorKind, in the order operators see them.
+var Kinds = []string{"permanent", "transient", "throttled", "systemic", KindExhausted}
+
+// Filter selects dead letters. The zero Filter selects every one; set
+// fields narrow the selection and all must match.
+type Filter struct {
+	// Subject is a pattern on the original subject, NATS wildcards allowed:
+	// "openmoove.events.*", "openmoove.commands.>". Empty matches all.
+	Subject string
+	// Kinds are error kinds (see Kinds); a letter matches any of them.
+	Kinds []string
+	// Error is a case-insensitive substring of the last error or of any
+	// error of the history.
+	Error string
+	// Since and Until bound the time the letter was dead-lettered
+	// (HeaderFailedAt, else its time in the stream), both inclusive. The
+	// zero time leaves a side open.
+	Since, Until time.Time
+	// IDs are dead-letter ids (DLQ stream sequences). Ids that do not exist
+	// are skipped.
+	IDs []uint64
+	// Limit stops after that many matches; 0 means no limit.
+	Limit int
+}
+
+// Empty reports whether f selects every dead letter (Limit aside).
+func (f Filter) Empty() bool {
+	return f.Subject == "" && len(f.Kinds) == 0 && f.Error == "" && f.Since.IsZero() && f.Until.IsZero() && len(f.IDs) == 0
+}
+
+// FilterError is a filter value that cannot be used. Field is the name of
+// the filter (the same as the omq dlq flag: subject, kind, error, since,
+// until, id, limit).
+type FilterError struct {
+	Field string
+	Value string
+	// Want says what is accepted.
+	Want string
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Want)
+}
+
+// Validate reports the first unusable field as a *FilterError.
+func (f Filter) Validate() error {
+	if f.Subject != "" {
+		if err := validPattern(f.Subject); err != "" {
+			return &FilterError{Field: "subject", Value: f.Subject, Want: err}
+		}
+	}
+	for _, k := range f.Kinds {
+		if !slices.Contains(Kinds, k) {
+			return &FilterError{Field: "kind", Value: k, Want: "want one of " + strings.Join(Kinds, ", ")}
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return &FilterError{Field: "until", Value: f.Until.Format(time.RFC3339),
+			Want: "is before --since " + f.Since.Format(time.RFC3339) + "; want a later time"}
+	}
+	for _, id := range f.IDs {
+		if id == 0 {
+			return &FilterError{Field: "id", Value: "0", Want: idWant}
+		}
+	}
+	if f.Limit < 0 {
+		return &FilterError{Field: "limit", Value: strconv.Itoa(f.Limit), Want: "want 0 (no limit) or more"}
+	}
+	return nil
+}
+
+// validPattern returns what is wrong with a NATS subject pattern, or "".
+func validPattern(p string) string {
+	if strings.ContainsAny(p, " \t\r\n") {
+		return "want a subject without spaces, such as openmoove.events.*"
+	}
+	toks := strings.Split(p, ".")
+	for i, t := range toks {
+		switch {
+		case t == "":
+			return "has an empty token; want a subject such as openmoove.events.offer_accepted or openmoove.events.>"
+		case t == ">" && i != len(toks)-1:
+			return "'>' must be the last token; want a pattern such as openmoove.events.>"
+		case len(t) > 1 && strings.ContainsAny(t, "*>"):
+			return "a wildcard must be a whole token; want a pattern such as openmoove.events.*"
+		}
+	}
+	return ""
+}
+
+// subjectMatches reports whether subject matches the NATS pattern.
+func subjectMatches(pattern, subject string) bool {
+	pt, st := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, p := range pt {
+		if p == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (p != "*" && p != st[i]) {
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}
+
+const idWant = "want a dead-letter id as omq dlq list shows it, a whole number from 1"
+
+// ParseID reads a dead-letter id.
+func ParseID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil || id == 0 {
+		return 0, &FilterError{Field: "id", Value: s, Want: idWant}
+	}
+	return id, nil
+}
+
+// ParseKinds reads a comma-separated list of kinds.
+func ParseKinds(s string) ([]string, error) {
+	var out []string
+	for k := range strings.SplitSeq(s, ",") {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !slices.Contains(Kinds, k) {
+			return nil, &FilterError{Field: "kind", Value: k, Want: "want one of " + strings.Join(Kinds, ", ") + " (comma-separated for several)"}
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// ParseTime reads a time for the since or until field: RFC 3339
+// ("2025-06-01T02:00:00Z"), a date ("2025-06-01", midnight UTC), or a
+// duration before now ("90m", "2h", "7d").
+func ParseTime(field, s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, ok := parseAgo(s); ok {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, &FilterError{Field: field, Value: s,
+		Want: "want an RFC 3339 time (2025-06-01T02:00:00Z), a date (2025-06-01) or a duration ago (30m, 2h, 7d)"}
+}
+
+func parseAgo(s string) (time.Duration, bool) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		return time.Duration(n * float64(24*time.Hour)), true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// match reports whether l passes every field of f but IDs and Limit.
+func (f Filter) match(l *Letter) bool {
+	if f.Subject != "" && !subjectMatches(f.Subject, l.OriginalSubject) {
+		return false
+	}
+	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, l.Kind) {
+		return false
+	}
+	if !f.Since.IsZero() && l.FailedAt.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && l.FailedAt.After(f.Until) {
+		return false
+	}
+	if f.Error != "" {
+		needle := strings.ToLower(f.Error)
+		found := strings.Contains(strings.ToLower(l.Error), needle)
+		for _, r := range l.Errors {
+			found = found || strings.Contains(strings.ToLower(r.Error), needle)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
