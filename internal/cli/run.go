@@ -57,7 +57,7 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		}
 		log.Info("omq ready", attrs...)
 		<-ctx.Done()
-		log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 		stopCtx, stopCancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer stopCancel()
 		if err := sys.Stop(stopCtx); err != nil {

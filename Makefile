@@ -1,0 +1,32 @@
+# omq — the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+BIN       ?= bin/omq
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/openmoove/omq/internal/cli.Version=$(VERSION)
+# -race needs cgo; the machine has gcc. Tests take a few minutes on 2 cores.
+TESTFLAGS ?= -race -timeout 20m
+
+.PHONY: help run build test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+run: build ## run everything: embedded NATS, the local sandbox, every worker (Ctrl-C stops)
+	./$(BIN) run
+
+build: ## build bin/omq
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/omq
+
+test: ## run every test (embedded NATS, the sandbox over real HTTP)
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench: ## run the benchmarks and print their tables (see BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean: ## remove the binary and the local data dir
+	rm -rf bin omq-data
