@@ -1,0 +1,36 @@
+// Package publisher is the Go library upstream systems import to hand omq
+// their facts: a CRM that knows the legal pack is done, an auction platform
+// that knows a lot was listed. It validates each event before it leaves the
+// process, so mistakes surface at once and not as dead letters later, and
+// gives every event a Nats-Msg-Id so a retried publish is stored once.
+//
+// # Publishing one event
+//
+//	nc, _ := nats.Connect("nats://127.0.0.1:4222")
+//	p, err := publisher.New(nc)
+//	ack, err := p.Publish(ctx, events.Event{
+//		Type: events.TypeLegalPackCompleted, TransactionID: txID, Actor: "Jane",
+//	})
+//	// ack.ID is the event id (generated when empty); ack.Duplicate is true
+//	// when JetStream already had it.
+//
+// An invalid event returns an *events.ValidationError naming each bad field,
+// and nothing is published. Publishing the same event id again inside the
+// stream's duplicate window (2 minutes) returns Duplicate true and stores
+// nothing: retry freely after an error, with the same id.
+//
+// # Publishing many
+//
+// A Batch publishes asynchronously with at most WithMaxInFlight (default
+// 256) unacknowledged publishes; Add blocks while the window is full. Flush
+// waits for every ack and reports each failure with its index, so a caller
+// can retry exactly those.
+//
+//	b := p.NewBatch()
+//	for _, ev := range evs {
+//		if _, err := b.Add(ctx, ev); err != nil { … } // invalid: not queued
+//	}
+//	res := b.Flush(ctx) // res.Acks, res.Failures
+//
+// A Publisher is safe for concurrent use; a Batch is not.
+package publisher
