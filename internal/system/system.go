@@ -274,6 +274,11 @@ func drain(ctx context.Context, nc *nats.Conn) error {
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {
 		nc.Close()
+		if errors.Is(err, nats.ErrConnectionReconnecting) {
+			// Nothing can be flushed to a server we cannot reach; what it
+			// acknowledged is already stored, the rest was never promised.
+			return nil
+		}
 		return err
 	}
 	select {
