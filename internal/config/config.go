@@ -127,6 +127,10 @@ type Config struct {
 	DefaultEstateAgentEmail string
 	// Assignments is a YAML file of the professional assignment table.
 	Assignments string
+	// TransactionGrace is how long, counted from an event's publish time,
+	// a 404 for its transaction is retried (the property's creation may
+	// still be queued) before the event is dead-lettered. Default 10m.
+	TransactionGrace time.Duration
 }
 
 // Defaults returns a Config with every default filled in.
@@ -169,6 +173,7 @@ func (c *Config) WithDefaults() *Config {
 		c.DLQMaxBytes = 1 << 30
 	}
 	setDefault(&c.MilestoneMode, "complete")
+	setDefaultDur(&c.TransactionGrace, 10*time.Minute)
 	return c
 }
 
@@ -244,6 +249,7 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return oneOf("milestone-mode", c.MilestoneMode, "complete", "notify") },
+		func() error { return positiveDuration("transaction-grace", c.TransactionGrace) },
 		func() error {
 			if c.DefaultEstateAgentEmail != "" && !strings.Contains(c.DefaultEstateAgentEmail, "@") {
 				return &FieldError{Flag: "default-estate-agent-email", Value: c.DefaultEstateAgentEmail, Accept: "an email address"}

@@ -127,6 +127,7 @@ func TestValidationErrors(t *testing.T) {
 		{"unknown yaml key", nil, nil, "c.yaml", map[string]string{"c.yaml": "log-levle: debug\n"}, "config", "unknown: log-levle"},
 		{"bad yaml", nil, nil, "c.yaml", map[string]string{"c.yaml": "::: ["}, "config", "YAML"},
 		{"missing config file", nil, nil, "nope.yaml", nil, "config", "readable YAML"},
+		{"transaction grace", []string{"--transaction-grace", "-1m"}, nil, "", nil, "transaction-grace", "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,6 +80,7 @@ var settings = []setting{
 	{"dlq-max-bytes", GroupStreams, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
 	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},
 	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
+	{"transaction-grace", GroupDomain, false, "how long after an event's publish a 404 for its transaction is retried (its creation may be queued)", func(c *Config) any { return &c.TransactionGrace }},
 	{"default-estate-agent-email", GroupDomain, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
 	{"assignments", GroupDomain, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
 }
