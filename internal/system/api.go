@@ -6,6 +6,7 @@ import (
 
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
 // apiHandle is the OpenMoove client and, in sandbox mode, the sandbox it
@@ -13,19 +14,13 @@ import (
 type apiHandle struct {
 	client  *openmoove.Client
 	config  openmoove.Config
-	sandbox sandboxServer
+	sandbox *sandbox.Server
 }
 
-// sandboxServer is the part of *sandbox.Server the system uses.
-type sandboxServer interface {
-	URL() string
-	Close(ctx context.Context) error
-}
-
-func startAPI(ctx context.Context, cfg config.Config, log *slog.Logger) (*apiHandle, error) {
+func startAPI(ctx context.Context, cfg config.Config, tweak func(*sandbox.Config), log *slog.Logger) (*apiHandle, error) {
 	h := &apiHandle{}
 	if cfg.Sandbox() {
-		sb, key, err := startSandbox(ctx, cfg, log)
+		sb, key, err := startSandbox(ctx, cfg, tweak, log)
 		if err != nil {
 			return nil, err
 		}

@@ -19,13 +19,17 @@ const SandboxKey = "om_test_key"
 // with, so a newcomer has transactions to publish events for.
 const sandboxSeed = 3
 
-func startSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (sandboxServer, string, error) {
-	sb, err := sandbox.New(sandbox.Config{
+func startSandbox(ctx context.Context, cfg config.Config, tweak func(*sandbox.Config), log *slog.Logger) (*sandbox.Server, string, error) {
+	sc := sandbox.Config{
 		Addr:   cfg.SandboxAddr,
 		Keys:   map[string]string{SandboxKey: "local-partner"},
 		Seed:   sandboxSeed,
 		Logger: log.With(logging.KeyComponent, "sandbox"),
-	})
+	}
+	if tweak != nil {
+		tweak(&sc)
+	}
+	sb, err := sandbox.New(sc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -39,4 +43,13 @@ func startSandbox(ctx context.Context, cfg config.Config, log *slog.Logger) (san
 		log.Info("sandbox demo property", logging.KeyTx, id, "address", p.Request.PropertyAddress, "sale_method", p.Request.SaleMethod)
 	}
 	return sb, SandboxKey, nil
+}
+
+// Sandbox is the in-process sandbox, or nil when omq talks to a real API.
+// Tests use it to inject faults, move the clock and inspect the journal.
+func (s *System) Sandbox() *sandbox.Server {
+	if s.api == nil {
+		return nil
+	}
+	return s.api.sandbox
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
 // Options configure Start.
@@ -30,6 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Only names the roles to start; empty starts every role.
 	Only []string
+	// Sandbox, if set, adjusts the in-process sandbox's configuration
+	// before it starts (tests scale its rate limits or seed it).
+	Sandbox func(*sandbox.Config)
 	// OnStep, if set, is told each shutdown step as it completes
 	// ("http", "roles", "nats-drain", "sandbox", "nats-server"); tests use
 	// it to check the order.
@@ -96,7 +100,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	if _, err := streams.Apply(ctx, js, s.deps.Topology, log.With(logging.KeyComponent, "streams")); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	if s.api, err = startAPI(ctx, cfg, log); err != nil {
+	if s.api, err = startAPI(ctx, cfg, opts.Sandbox, log); err != nil {
 		return nil, err
 	}
 	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
