@@ -21,14 +21,35 @@ func TestDocsCurlCommands(t *testing.T) {
 	t.Parallel()
 	doc, err := os.ReadFile("../../docs/sandbox.md")
 	require.NoError(t, err)
-	b := setup(t, sandbox.Config{Keys: map[string]string{sandbox.DefaultAPIKey: sandbox.DefaultPartner}})
+	require.GreaterOrEqual(t, replayDoc(t, string(doc)), 20, "the doc's curl commands were found")
+}
 
+// TestREADMECurlCommands replays the curl commands of the README's
+// "The sandbox" section the same way.
+func TestREADMECurlCommands(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	section := string(readme)
+	i := strings.Index(section, "\n## The sandbox\n")
+	require.GreaterOrEqual(t, i, 0, "README has a The sandbox section")
+	section = section[i+1:]
+	if j := strings.Index(section[3:], "\n## "); j >= 0 {
+		section = section[:j+3]
+	}
+	require.GreaterOrEqual(t, replayDoc(t, section), 5, "the README's curl commands were found")
+}
+
+func replayDoc(t *testing.T, doc string) int {
+	t.Helper()
+	b := setup(t, sandbox.Config{Keys: map[string]string{sandbox.DefaultAPIKey: sandbox.DefaultPartner}})
 	cmds := 0
-	for _, block := range shellBlocks(string(doc)) {
+	for _, block := range shellBlocks(doc) {
 		expect := 0
 		for _, words := range shellCommands(block) {
 			switch {
 			case len(words) == 3 && words[0] == "#" && words[1] == "expect":
+				var err error
 				expect, err = strconv.Atoi(words[2])
 				require.NoError(t, err)
 			case words[0] == "curl":
@@ -43,7 +64,7 @@ func TestDocsCurlCommands(t *testing.T) {
 			}
 		}
 	}
-	require.GreaterOrEqual(t, cmds, 20, "the doc's curl commands were found")
+	return cmds
 }
 
 func replay(t *testing.T, b bundle, words []string) (int, string) {
