@@ -87,14 +87,10 @@ type Config struct {
 // Logger and Metrics.
 func ConfigFrom(c config.Config) Config {
 	c.WithDefaults()
-	retries := c.InProcessRetries
-	if retries == 0 {
-		retries = -1 // the setting's 0 means none
-	}
 	return Config{
 		Concurrency: c.Concurrency, AckWait: c.AckWait, MaxDeliver: c.MaxDeliver,
 		MaxFailures: c.MaxFailures, RetryMin: c.RetryMin, RetryMax: c.RetryMax,
-		InProcessRetries: retries, InProcessRetryWindow: c.InProcessRetryWindow,
+		InProcessRetries: c.InProcessRetries, InProcessRetryWindow: c.InProcessRetryWindow,
 		BreakerTransient: c.BreakerTransient, PauseMin: c.PauseMin, PauseMax: c.PauseMax,
 		Topology: streams.Topology{Prefix: c.SubjectPrefix, Replicas: c.Replicas, DLQMaxBytes: c.DLQMaxBytes}.WithDefaults(),
 	}

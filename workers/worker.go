@@ -3,15 +3,46 @@ package workers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/internal/logging"
 )
+
+// fetchWait bounds one pull request: how long the worker waits for messages
+// before asking again (and noticing a pause, a hold or Stop).
+const fetchWait = 2 * time.Second
 
 // Worker runs one durable consumer through the failure rule. It implements
 // system.Component.
 type Worker struct {
 	js  jetstream.JetStream
 	cfg Config
+	log *slog.Logger
+
+	cons     jetstream.Consumer
+	failures *failureLog
+	breaker  *breaker
+	metrics  *metrics
+	hold     holdUntil
+
+	slots    chan struct{}
+	inflight sync.WaitGroup
+	// stopping is closed when Stop begins: in-process retries give up.
+	stopping chan struct{}
+	// handlerCtx is the parent of every handler's context; cancelHandlers
+	// ends it when Stop's ctx runs out.
+	handlerCtx     context.Context
+	cancelHandlers context.CancelFunc
+	cancelLoop     context.CancelFunc
+	loopDone       chan struct{}
+	startOnce      sync.Once
+	stopOnce       sync.Once
+	started        bool
 }
 
 // New checks cfg (after WithDefaults) and returns a Worker; Start creates or
@@ -21,17 +52,227 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{js: js, cfg: cfg}, nil
+	w := &Worker{
+		js: js, cfg: cfg,
+		log:      cfg.Logger.With(logging.KeyComponent, "worker", logging.KeyWorker, cfg.Name),
+		slots:    make(chan struct{}, cfg.Concurrency),
+		stopping: make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	w.handlerCtx, w.cancelHandlers = context.WithCancel(context.Background())
+	return w, nil
 }
 
 // Name is the worker's (and its consumer's) name.
 func (w *Worker) Name() string { return w.cfg.Name }
 
-// Start creates or updates the durable consumer and starts the handlers. It
-// returns once consumption runs; ctx bounds the start only.
-func (w *Worker) Start(ctx context.Context) error { return errors.New("workers: not implemented yet") }
+// Start creates or updates the durable consumer (explicit ack, AckWait,
+// MaxDeliver, no BackOff; a pause in force is kept) and starts the handlers.
+// It returns once consumption runs; ctx bounds the start only.
+func (w *Worker) Start(ctx context.Context) error {
+	err := errors.New("workers: Start called twice")
+	w.startOnce.Do(func() { err = w.start(ctx) })
+	return err
+}
+
+func (w *Worker) start(ctx context.Context) error {
+	top := w.cfg.Topology
+	fkv, err := w.js.KeyValue(ctx, top.FailuresBucket())
+	if err != nil {
+		return fmt.Errorf("workers: %s: open bucket %s (run omq streams apply): %w", w.cfg.Name, top.FailuresBucket(), err)
+	}
+	bkv, err := w.js.KeyValue(ctx, top.BreakerBucket())
+	if err != nil {
+		return fmt.Errorf("workers: %s: open bucket %s (run omq streams apply): %w", w.cfg.Name, top.BreakerBucket(), err)
+	}
+	w.failures = &failureLog{kv: fkv}
+	cc := jetstream.ConsumerConfig{
+		Durable: w.cfg.Name, Description: "omq worker " + w.cfg.Name,
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver,
+		MaxAckPending: max(1000, 4*w.cfg.Concurrency),
+	}
+	switch len(w.cfg.Subjects) {
+	case 0:
+	case 1:
+		cc.FilterSubject = w.cfg.Subjects[0]
+	default:
+		cc.FilterSubjects = w.cfg.Subjects
+	}
+	// Updating a consumer without PauseUntil would resume it: keep a pause
+	// another replica's breaker set.
+	if old, err := w.js.Consumer(ctx, w.cfg.Stream, w.cfg.Name); err == nil {
+		if pu := old.CachedInfo().Config.PauseUntil; pu != nil && pu.After(time.Now()) {
+			cc.PauseUntil = pu
+		}
+	}
+	w.cons, err = w.js.CreateOrUpdateConsumer(ctx, w.cfg.Stream, cc)
+	if err != nil {
+		return fmt.Errorf("workers: %s: create consumer on %s: %w", w.cfg.Name, w.cfg.Stream, err)
+	}
+	w.metrics = newMetrics(w)
+	if err := w.metrics.register(w.cfg.Metrics); err != nil {
+		return err
+	}
+	w.breaker = newBreaker(w, bkv)
+	if err := w.breaker.start(ctx); err != nil {
+		return err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	w.cancelLoop = cancel
+	w.started = true
+	go w.loop(loopCtx)
+	w.log.Info("worker started", logging.KeyStream, w.cfg.Stream, "concurrency", w.cfg.Concurrency,
+		"ack_wait", w.cfg.AckWait, "max_deliver", w.cfg.MaxDeliver)
+	return nil
+}
 
 // Stop stops fetching and waits, within ctx, for the handlers in flight to
-// finish and their messages to be acked or handed back. Messages whose
-// handler has not finished when ctx ends are redelivered after AckWait.
-func (w *Worker) Stop(ctx context.Context) error { return nil }
+// finish and their messages to be acked or handed back. When ctx ends first,
+// the handlers' contexts are cancelled and Stop returns ctx's error; their
+// messages are redelivered after AckWait, never lost.
+func (w *Worker) Stop(ctx context.Context) error {
+	var err error
+	w.stopOnce.Do(func() { err = w.stop(ctx) })
+	return err
+}
+
+func (w *Worker) stop(ctx context.Context) error {
+	close(w.stopping)
+	if !w.started {
+		w.cancelHandlers()
+		return nil
+	}
+	w.cancelLoop()
+	<-w.loopDone
+	done := make(chan struct{})
+	go func() { w.inflight.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		w.cancelHandlers()
+		err = fmt.Errorf("workers: %s: stop: handlers still running, their messages will be redelivered: %w", w.cfg.Name, ctx.Err())
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+	}
+	w.cancelHandlers()
+	w.breaker.stop()
+	w.metrics.unregister(w.cfg.Metrics)
+	w.log.Info("worker stopped")
+	return err
+}
+
+// loop fetches as many messages as there are free handler slots and starts
+// a handler for each.
+func (w *Worker) loop(ctx context.Context) {
+	defer close(w.loopDone)
+	for ctx.Err() == nil {
+		if !w.waitReady(ctx) {
+			return
+		}
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		n := 1
+		for n < w.cfg.Concurrency {
+			select {
+			case w.slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		got := w.fetch(ctx, n)
+		for range n - got {
+			<-w.slots
+		}
+	}
+}
+
+// waitReady waits while fetching is held: a throttle's wait, or the breaker
+// being open (the consumer is paused anyway). It returns false when ctx ends.
+func (w *Worker) waitReady(ctx context.Context) bool {
+	for {
+		until := w.hold.get()
+		if u, open := w.breaker.openUntil(); open && u.After(until) {
+			until = u
+		}
+		d := time.Until(until)
+		if d <= 0 {
+			return true
+		}
+		t := time.NewTimer(min(d, fetchWait))
+		select {
+		case <-t.C:
+		case <-w.breaker.changed():
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
+}
+
+// fetch pulls up to n messages and starts a handler for each; it returns how
+// many it got (each holds one slot until its handler is done).
+func (w *Worker) fetch(ctx context.Context, n int) int {
+	fctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	batch, err := w.cons.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		w.fetchFailed(ctx, err)
+		return 0
+	}
+	got := 0
+	for msg := range batch.Messages() {
+		got++
+		w.inflight.Add(1)
+		go w.handle(msg, time.Now())
+	}
+	if err := batch.Error(); err != nil && got == 0 && ctx.Err() == nil &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		w.fetchFailed(ctx, err)
+	}
+	return got
+}
+
+// fetchFailed logs a failed pull and waits a moment before the next, so a
+// lost connection does not spin.
+func (w *Worker) fetchFailed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	w.log.Warn("fetch failed; retrying", logging.KeyError, err)
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// holdUntil is a time before which the worker does not fetch.
+type holdUntil struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (h *holdUntil) get() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.t
+}
+
+func (h *holdUntil) extend(t time.Time) {
+	h.mu.Lock()
+	if t.After(h.t) {
+		h.t = t
+	}
+	h.mu.Unlock()
+}
