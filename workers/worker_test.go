@@ -31,7 +31,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no stream", func(c *Config) { c.Stream = "" }, "Stream"},
 		{"no handler", func(c *Config) { c.Handler = nil }, "Handler"},
 		{"failures not below deliveries", func(c *Config) { c.MaxDeliver, c.MaxFailures = 5, 5 }, "MaxFailures"},
-		{"window outlives ack wait", func(c *Config) { c.AckWait, c.InProcessRetryWindow = time.Second, 2 * time.Second }, "InProcessRetryWindow"},
+		{"window outlives ack wait", func(c *Config) { c.AckWait, c.InProcessRetryWindow = time.Second, 2*time.Second }, "InProcessRetryWindow"},
 		{"retry max below min", func(c *Config) { c.RetryMin, c.RetryMax = time.Second, time.Millisecond }, "RetryMin"},
 		{"pause max below min", func(c *Config) { c.PauseMin, c.PauseMax = time.Second, time.Millisecond }, "PauseMin"},
 	}
