@@ -77,10 +77,7 @@ func (b *testBundle) start(t *testing.T, cfg Config) *Worker {
 func (b *testBundle) publish(t *testing.T, worker string, n int) {
 	t.Helper()
 	for i := range n {
-		m := &nats.Msg{Subject: b.top.EventSubject(fmt.Sprintf("%s.e%d", worker, i)), Data: []byte(strconv.Itoa(i)),
-			Header: nats.Header{jetstream.MsgIDHeader: []string{fmt.Sprintf("%s-%d", worker, i)}}}
-		_, err := b.js.PublishMsg(t.Context(), m)
-		require.NoError(t, err)
+		b.publishOne(t, worker, i)
 	}
 }
 
@@ -122,4 +119,13 @@ func history(t *testing.T, m *jetstream.RawStreamMsg) []deadletter.ErrorRecord {
 func eventually(t *testing.T, within time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
 	require.Eventually(t, cond, within, 10*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// publishOne publishes event i of worker.
+func (b *testBundle) publishOne(t *testing.T, worker string, i int) {
+	t.Helper()
+	m := &nats.Msg{Subject: b.top.EventSubject(fmt.Sprintf("%s.e%d", worker, i)), Data: []byte(strconv.Itoa(i)),
+		Header: nats.Header{jetstream.MsgIDHeader: []string{fmt.Sprintf("%s-%d", worker, i)}}}
+	_, err := b.js.PublishMsg(t.Context(), m)
+	require.NoError(t, err)
 }

@@ -1,0 +1,139 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/openmoove/sandbox"
+)
+
+// An outage many times longer than the longest retry delay costs nothing
+// but time: no dead letters, every message processed afterwards, and while
+// the breaker holds the consumer only probes reach the API.
+func TestOutageIsAbsorbed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var mu sync.Mutex
+	done := map[string]int{}
+	cfg := b.fastConfig("outage", func(ctx context.Context, m *Message) error {
+		if _, err := b.client.ListProperties(ctx, 1, 1); err != nil {
+			return err
+		}
+		mu.Lock()
+		done[m.MsgID]++
+		mu.Unlock()
+		return nil
+	})
+	cfg.BreakerTransient = 2
+	cfg.Probe = func(ctx context.Context) error { _, err := b.client.Products(ctx); return err }
+	w := b.start(t, cfg)
+
+	require.NoError(t, b.sb.SetFaults(sandbox.Faults{Outage: true}))
+	outage := 25 * cfg.RetryMax // 2s
+	end := time.Now().Add(outage)
+	n := 0
+	for time.Now().Before(end) { // events keep arriving during the outage
+		b.publishOne(t, "outage", n)
+		n++
+		time.Sleep(outage / 40)
+	}
+	require.True(t, w.breaker.isOpen(), "the breaker holds the consumer during the outage")
+	require.NoError(t, b.sb.SetFaults(sandbox.Faults{}))
+
+	eventually(t, 15*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(done) == n
+	}, "every message processed after the outage")
+	require.Empty(t, b.deadLetters(t), "an outage dead-letters nothing")
+	mu.Lock()
+	for id, c := range done {
+		require.Equal(t, 1, c, "%s processed once", id)
+	}
+	mu.Unlock()
+
+	// From the first probe on, every call the outage answered was a probe.
+	probes, firstProbe := 0, -1
+	for i, r := range b.sb.Requests() {
+		if r.Path == "/api/v1/partners/products/" && firstProbe < 0 {
+			firstProbe = i
+		}
+		if firstProbe >= 0 && r.Status == 503 {
+			require.Equal(t, "/api/v1/partners/products/", r.Path, "only probes during the pause, got %+v", r)
+			probes++
+		}
+	}
+	require.Greater(t, probes, 2, "the breaker probed repeatedly")
+	require.Less(t, probes, 20, "probes are spaced by the growing pause")
+}
+
+// A systemic failure (a revoked key) opens the breaker at once and pauses
+// the consumer on the server, which every replica shares.
+func TestSystemicFailurePausesEveryReplica(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var broken atomic.Bool
+	broken.Store(true)
+	var handled atomic.Int32
+	h := func(ctx context.Context, m *Message) error {
+		if broken.Load() {
+			return failure.SystemicError(errors.New("401 Invalid API key provided"))
+		}
+		handled.Add(1)
+		return nil
+	}
+	cfg := b.fastConfig("systemic", h)
+	cfg.PauseMin, cfg.PauseMax = 300*time.Millisecond, 300*time.Millisecond
+	cfg.Probe = func(context.Context) error {
+		if broken.Load() {
+			return errors.New("still 401")
+		}
+		return nil
+	}
+	w1 := b.start(t, cfg)
+	w2 := b.start(t, cfg) // a second replica on the same consumer
+	b.publish(t, "systemic", 3)
+	eventually(t, 5*time.Second, func() bool { return w1.breaker.isOpen() && w2.breaker.isOpen() }, "both replicas see the breaker open")
+	info, err := w1.cons.Info(t.Context())
+	require.NoError(t, err)
+	require.True(t, info.Paused, "the consumer is paused on the server")
+	broken.Store(false)
+	eventually(t, 10*time.Second, func() bool { return handled.Load() == 3 }, "resumed after a good probe")
+	require.Empty(t, b.deadLetters(t))
+	require.False(t, w1.breaker.isOpen())
+}
+
+// A pause ends by itself: a process that pauses the consumer and dies does
+// not stop consumption for good.
+func TestPauseEndsWithoutItsOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var fail atomic.Bool
+	fail.Store(true)
+	var handled atomic.Int32
+	cfg := b.fastConfig("owner", func(ctx context.Context, m *Message) error {
+		if fail.Swap(false) {
+			return failure.SystemicError(errors.New("API down"))
+		}
+		handled.Add(1)
+		return nil
+	})
+	cfg.Probe = func(context.Context) error { return errors.New("never reached: the owner is gone") }
+	w1, err := New(b.js, cfg)
+	require.NoError(t, err)
+	require.NoError(t, w1.Start(t.Context()))
+	b.publish(t, "owner", 1)
+	eventually(t, 5*time.Second, func() bool { return w1.breaker.isOpen() }, "breaker open")
+	require.NoError(t, w1.Stop(t.Context())) // the owner goes away without closing it
+	w2 := b.start(t, cfg)
+	eventually(t, 10*time.Second, func() bool { return handled.Load() == 1 }, "the pause ran out and consumption resumed")
+	require.Empty(t, b.deadLetters(t))
+	_ = w2
+}
