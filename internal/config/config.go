@@ -131,6 +131,27 @@ type Config struct {
 	// a 404 for its transaction is retried (the property's creation may
 	// still be queued) before the event is dead-lettered. Default 10m.
 	TransactionGrace time.Duration
+
+	// PollOverdue is how often the poller reads a tracked property that has
+	// an overdue milestone. Default 5m.
+	PollOverdue time.Duration
+	// PollDueSoon is how often it reads one with a milestone due within a
+	// day. Default 15m.
+	PollDueSoon time.Duration
+	// PollInterval is how often it reads every other tracked property.
+	// Default 30m.
+	PollInterval time.Duration
+	// AtRiskWithin is how close to its due date an open milestone is "at
+	// risk" in omq report and the monitor's alerts. Default 48h.
+	AtRiskWithin time.Duration
+	// AlertEvery is how often the monitor analyses the portfolio and
+	// publishes alert.overdue / alert.at_risk (each at most once per
+	// milestone per day) and alert.invitation_pending. Default 1h.
+	AlertEvery time.Duration
+	// InvitationPendingDays is how many days a professional may stay
+	// "invited" before alert.invitation_pending, repeated at most once per
+	// that many days per invitation. Default 3.
+	InvitationPendingDays int
 }
 
 // Defaults returns a Config with every default filled in.
@@ -174,6 +195,12 @@ func (c *Config) WithDefaults() *Config {
 	}
 	setDefault(&c.MilestoneMode, "complete")
 	setDefaultDur(&c.TransactionGrace, 10*time.Minute)
+	setDefaultDur(&c.PollOverdue, 5*time.Minute)
+	setDefaultDur(&c.PollDueSoon, 15*time.Minute)
+	setDefaultDur(&c.PollInterval, 30*time.Minute)
+	setDefaultDur(&c.AtRiskWithin, 48*time.Hour)
+	setDefaultDur(&c.AlertEvery, time.Hour)
+	setDefaultInt(&c.InvitationPendingDays, 3)
 	return c
 }
 
@@ -250,6 +277,12 @@ func (c *Config) Validate() error {
 		},
 		func() error { return oneOf("milestone-mode", c.MilestoneMode, "complete", "notify") },
 		func() error { return positiveDuration("transaction-grace", c.TransactionGrace) },
+		func() error { return positiveDuration("poll-overdue", c.PollOverdue) },
+		func() error { return atLeast("poll-due-soon", c.PollDueSoon, "--poll-overdue", c.PollOverdue) },
+		func() error { return atLeast("poll-interval", c.PollInterval, "--poll-due-soon", c.PollDueSoon) },
+		func() error { return positiveDuration("at-risk-within", c.AtRiskWithin) },
+		func() error { return positiveDuration("alert-every", c.AlertEvery) },
+		func() error { return intRange("invitation-pending-days", c.InvitationPendingDays, 1, 365) },
 		func() error {
 			if c.DefaultEstateAgentEmail != "" && !strings.Contains(c.DefaultEstateAgentEmail, "@") {
 				return &FieldError{Flag: "default-estate-agent-email", Value: c.DefaultEstateAgentEmail, Accept: "an email address"}

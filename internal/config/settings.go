@@ -82,6 +82,12 @@ var settings = []setting{
 	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
 	{"transaction-grace", GroupDomain, false, "how long after an event's publish a 404 for its transaction is retried (its creation may be queued)", func(c *Config) any { return &c.TransactionGrace }},
 	{"default-estate-agent-email", GroupDomain, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
+	{"poll-overdue", GroupDomain, false, "poll interval of a tracked property with an overdue milestone", func(c *Config) any { return &c.PollOverdue }},
+	{"poll-due-soon", GroupDomain, false, "poll interval of a tracked property with a milestone due within a day", func(c *Config) any { return &c.PollDueSoon }},
+	{"poll-interval", GroupDomain, false, "poll interval of every other tracked property", func(c *Config) any { return &c.PollInterval }},
+	{"at-risk-within", GroupDomain, false, "an open milestone due within this is at risk (report, alerts)", func(c *Config) any { return &c.AtRiskWithin }},
+	{"alert-every", GroupDomain, false, "how often the monitor checks the portfolio for overdue, at-risk and pending-invitation alerts", func(c *Config) any { return &c.AlertEvery }},
+	{"invitation-pending-days", GroupDomain, false, "days a professional may stay invited before alert.invitation_pending (repeated every that many days)", func(c *Config) any { return &c.InvitationPendingDays }},
 	{"assignments", GroupDomain, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
 }
 
