@@ -1,0 +1,26 @@
+// Package webhook is omq's receiver of OpenMoove webhooks: POST
+// /webhooks/openmoove on the --http listener.
+//
+// A request is accepted only when its X-OpenMoove-Signature header is
+// "sha256=<hex HMAC-SHA256 of the raw body>" under one of the configured
+// secrets (--webhook-secret, a comma-separated list: during a rotation give
+// the new secret and the old one). The comparison is constant-time. A
+// missing, malformed or wrong signature gets 401 and a log line that names
+// the reason and the sender's address, never the body or the signature.
+// Bodies are capped (Options.MaxBytes, default 1 MiB; 413 past it).
+//
+// A verified webhook is published to <prefix>.webhooks.<event> (the event
+// named in the body, such as property.milestone.updated) with Nats-Msg-Id =
+// the hex SHA-256 of the body. OpenMoove retries a failed delivery after 10 s,
+// 100 s and 1000 s with the same body, and the WEBHOOKS stream's 30-minute
+// duplicate window drops those copies. The answer is 200 only after
+// JetStream acknowledged the publish (a duplicate included) and 503 when it
+// did not, so OpenMoove retries.
+//
+// With no secret, Register adds no route and logs that the receiver is off:
+// an unsigned webhook endpoint would let anyone write into the stream.
+//
+//	r, err := webhook.Register(mux, webhook.Options{Secrets: cfg.WebhookSecrets, JS: js, Topology: top, Logger: log})
+//
+// The webhook worker (package workers/webhooks) consumes the stream.
+package webhook

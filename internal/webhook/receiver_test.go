@@ -1,0 +1,200 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/openmoove/sandbox"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	newSecret = "whsec-new-0123456789"
+	oldSecret = "whsec-old-9876543210"
+	// marker is in every body; no log line may ever hold it.
+	marker = "PRIVATE-BODY-MARKER"
+)
+
+type bundle struct {
+	srv  *httptest.Server
+	nats *natstest.Server
+	top  streams.Topology
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func setup(t *testing.T, maxBytes int64) *bundle {
+	t.Helper()
+	s := natstest.Start(t)
+	top := streams.New("openmoove")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := streams.Apply(ctx, s.JS, top, nil)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	mux := http.NewServeMux()
+	r, err := webhook.Register(mux, webhook.Options{Secrets: []string{newSecret, oldSecret}, MaxBytes: maxBytes,
+		JS: s.JS, Topology: top, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	require.NoError(t, err)
+	require.NotNil(t, r)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &bundle{srv: srv, nats: s, top: top, logs: logs}
+}
+
+func (b *bundle) post(t *testing.T, body []byte, sig string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhook.Path, bytes.NewReader(body))
+	require.NoError(t, err)
+	if sig != "" {
+		req.Header.Set(webhook.SignatureHeader, sig)
+	}
+	resp, err := b.srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (b *bundle) stored(t *testing.T) uint64 {
+	t.Helper()
+	st, err := b.nats.JS.Stream(context.Background(), b.top.WebhooksStream())
+	require.NoError(t, err)
+	info, err := st.Info(context.Background())
+	require.NoError(t, err)
+	return info.State.Msgs
+}
+
+func milestoneBody(id int) []byte {
+	return []byte(`{"event":"property.milestone.updated","timestamp":"2025-01-15T10:30:00Z","data":{"property_id":456,"note":"` +
+		marker + `","milestone":{"id":` + string(rune('0'+id)) + `,"name":"Exchange of Contracts","completed":true}}}`)
+}
+
+func TestSignatures(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	body := milestoneBody(1)
+	tampered := bytes.Replace(body, []byte("456"), []byte("457"), 1)
+	tests := []struct {
+		name string
+		body []byte
+		sig  string
+		want int
+	}{
+		{"valid under the new secret", body, webhook.Sign(newSecret, body), http.StatusOK},
+		{"old secret during rotation", milestoneBody(2), webhook.Sign(oldSecret, milestoneBody(2)), http.StatusOK},
+		{"wrong secret", milestoneBody(3), webhook.Sign("not-the-secret", milestoneBody(3)), http.StatusUnauthorized},
+		{"missing header", milestoneBody(4), "", http.StatusUnauthorized},
+		{"no sha256= prefix", milestoneBody(5), strings.TrimPrefix(webhook.Sign(newSecret, milestoneBody(5)), "sha256="), http.StatusUnauthorized},
+		{"not hex", milestoneBody(6), "sha256=" + strings.Repeat("zz", 32), http.StatusUnauthorized},
+		{"tampered body", tampered, webhook.Sign(newSecret, body), http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, b.post(t, tt.body, tt.sig), tt.name)
+	}
+	require.EqualValues(t, 2, b.stored(t), "only the two valid webhooks are stored")
+	logs := b.logs.String()
+	require.NotContains(t, logs, marker, "a log line holds the body")
+	require.NotContains(t, logs, newSecret)
+	require.NotContains(t, logs, oldSecret)
+	for _, reason := range []string{`"reason":"wrong"`, `"reason":"missing"`, `"reason":"malformed"`} {
+		require.Contains(t, logs, reason)
+	}
+}
+
+// The sandbox signs as OpenMoove does; the receiver must agree with it.
+func TestVerifyAgreesWithSandbox(t *testing.T) {
+	t.Parallel()
+	body := milestoneBody(1)
+	require.NoError(t, webhook.Verify([][]byte{[]byte("a"), []byte(newSecret)}, body, sandbox.Sign(newSecret, body)))
+	for header, want := range map[string]error{
+		"":                           webhook.ErrMissingSignature,
+		"sha1=abc":                   webhook.ErrMalformedSignature,
+		"sha256=abc":                 webhook.ErrMalformedSignature,
+		sandbox.Sign("x", body):      webhook.ErrWrongSignature,
+		webhook.Sign(newSecret, nil): webhook.ErrWrongSignature,
+	} {
+		require.True(t, errors.Is(webhook.Verify([][]byte{[]byte(newSecret)}, body, header), want), header)
+	}
+}
+
+func TestSameWebhookThreeTimesIsOneMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	body := milestoneBody(7)
+	for range 3 {
+		require.Equal(t, http.StatusOK, b.post(t, body, webhook.Sign(newSecret, body)))
+	}
+	require.EqualValues(t, 1, b.stored(t))
+	msg, err := b.nats.JS.Stream(context.Background(), b.top.WebhooksStream())
+	require.NoError(t, err)
+	m, err := msg.GetMsg(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "openmoove.webhooks.property.milestone.updated", m.Subject)
+	require.Equal(t, webhook.MsgID(body), m.Header.Get("Nats-Msg-Id"))
+	require.Equal(t, body, m.Data)
+}
+
+func TestBodyCapAndBadBodies(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2048)
+	big := []byte(`{"event":"property.updated","pad":"` + strings.Repeat("x", 4096) + `"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, b.post(t, big, webhook.Sign(newSecret, big)))
+	for _, body := range [][]byte{[]byte(`not json`), []byte(`{"event":"a..b"}`), []byte(`{"event":"x.>"}`), []byte(`{}`)} {
+		require.Equal(t, http.StatusBadRequest, b.post(t, body, webhook.Sign(newSecret, body)), string(body))
+	}
+	require.EqualValues(t, 0, b.stored(t))
+}
+
+// When JetStream cannot store the webhook the answer is 503, so OpenMoove
+// retries; never a 2xx for a webhook that is not stored.
+func TestUnavailableIs503(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	require.NoError(t, b.nats.JS.DeleteStream(context.Background(), b.top.WebhooksStream()))
+	body := milestoneBody(8)
+	require.Equal(t, http.StatusServiceUnavailable, b.post(t, body, webhook.Sign(newSecret, body)))
+}
+
+func TestOffWithoutSecret(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	mux := http.NewServeMux()
+	r, err := webhook.Register(mux, webhook.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	require.NoError(t, err)
+	require.Nil(t, r)
+	require.Contains(t, logs.String(), "webhook receiver is off")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, webhook.Path, strings.NewReader("{}")))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+}
