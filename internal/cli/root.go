@@ -82,9 +82,11 @@ over the file).`,
 	})
 	root.AddCommand(
 		newRunCmd(e),
+		newImportCmd(e), newCreatePropertyCmd(e), newAssignmentsCmd(e),
 		newStreamsCmd(e),
 		newStatusCmd(e),
 		newVersionCmd(e),
+		newDLQCmd(e),
 		newSandboxCmd(e),
 	)
 	return root

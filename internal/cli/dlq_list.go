@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/config"
+)
+
+func newDLQListCmd(e *Env) *cobra.Command {
+	var (
+		ff     dlqFilterFlags
+		asJSON bool
+		limit  int
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List dead letters, oldest first",
+		Long: `List dead letters, oldest first, as a table: ID (what show, replay, edit and
+purge take), when it failed, the kind of failure, the original subject,
+how many deliveries it had and the last error (cut short; show has all
+of it). --json prints every field, bodies included, as one JSON array.`,
+		Example: `  omq dlq list
+  omq dlq list --kind permanent --since 2h
+  omq dlq list --subject 'openmoove.events.*' --error 'phone_number'
+  omq dlq list --since 2025-06-01T00:00:00Z --until 2025-06-01T06:00:00Z --limit 0
+  omq dlq list --json | jq '.[].error'`,
+		Args: cobra.NoArgs,
+	}
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
+	ff.bind(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of the dead letters, bodies included")
+	cmd.Flags().IntVar(&limit, "limit", 100, "show at most this many; 0 for all")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		f, err := ff.filter(cmd, time.Now())
+		if err != nil {
+			return err
+		}
+		if limit < 0 {
+			return usageErrorf("--limit %d: want 0 (all) or more; see omq dlq list --help", limit)
+		}
+		if limit > 0 {
+			f.Limit = limit + 1 // one more tells whether there are more
+		}
+		if err := e.loadConfig(cmd, cfg); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+		defer cancel()
+		s, err := openDLQ(ctx, cfg, "omq dlq list")
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if err := storeUsage(cmd, s.store, f); err != nil {
+			return err
+		}
+		ls, err := s.store.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		more := limit > 0 && len(ls) > limit
+		if more {
+			ls = ls[:limit]
+		}
+		if asJSON {
+			if ls == nil {
+				ls = []deadletter.Letter{}
+			}
+			enc := json.NewEncoder(e.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ls)
+		}
+		if len(ls) == 0 {
+			fmt.Fprintln(e.Stdout, "no dead letters match")
+			return nil
+		}
+		printLetters(e.Stdout, ls)
+		if more {
+			fmt.Fprintf(e.Stdout, "(the first %d; more match: narrow the filters, or --limit 0 for all)\n", limit)
+		}
+		return nil
+	}
+	return cmd
+}
