@@ -82,7 +82,6 @@ over the file).`,
 	})
 	root.AddCommand(
 		newRunCmd(e),
-		newImportCmd(e), newCreatePropertyCmd(e), newAssignmentsCmd(e),
 		newStreamsCmd(e),
 		newStatusCmd(e),
 		newVersionCmd(e),
