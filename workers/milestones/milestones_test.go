@@ -1,0 +1,184 @@
+package milestones_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/workers/milestones"
+)
+
+func TestCompletesOnceAndPublishesOutcome(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "standard")
+	ev := events.Event{ID: "evt-1", Type: events.TypeLegalPackCompleted, TransactionID: tx, Actor: "crm"}
+	b.event(t, ev)
+	b.event(t, ev) // the same id: JetStream drops it
+	require.Eventually(t, func() bool { return b.completed(t, tx, "Legal Pack Preparation") }, 10*time.Second, 5*time.Millisecond)
+	b.idle(t)
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 5*time.Second, 5*time.Millisecond)
+	o := b.outcomes(t)[0]
+	require.Equal(t, "milestone_completed:evt-1", o.ID)
+	require.Equal(t, events.OutcomeMilestoneCompleted, o.Kind)
+	require.Equal(t, tx, o.TransactionID)
+	require.Equal(t, "evt-1", o.EventID)
+	require.Equal(t, "Legal Pack Preparation", o.Data["milestone"])
+	require.Equal(t, "7 Market Street", o.Data["address"], "the first address line, as the API gives it")
+	require.Equal(t, "crm", o.Data["actor"])
+	require.Equal(t, 1, b.calls(http.MethodPatch, "/milestones/"), "processed once")
+	require.Equal(t, 1, b.calls(http.MethodGet, "/milestones/"))
+
+	// The same fact under a new id: already done, no call, no outcome.
+	before := len(b.sb.Requests())
+	b.event(t, events.Event{ID: "evt-2", Type: ev.Type, TransactionID: tx})
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultAlreadyDone) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, before, len(b.sb.Requests()), "the cache knew: no API call")
+	require.Len(t, b.outcomes(t), 1)
+
+	// Another milestone of the same transaction: one PATCH, no read.
+	b.event(t, events.Event{ID: "evt-3", Type: events.TypeOfferAccepted, TransactionID: tx})
+	require.Eventually(t, func() bool { return b.completed(t, tx, "Offer Acceptance") }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 2 }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, before+1, len(b.sb.Requests()))
+}
+
+func TestAuctionCandidates(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "modern_auction")
+	b.event(t, events.Event{ID: "a-1", Type: events.TypePropertyListed, TransactionID: tx})
+	b.event(t, events.Event{ID: "a-2", Type: events.TypeContractsExchanged, TransactionID: tx})
+	require.Eventually(t, func() bool {
+		return b.completed(t, tx, "Auction Marketing Period") && b.completed(t, tx, "Auction Exchange")
+	}, 10*time.Second, 5*time.Millisecond)
+	require.False(t, b.completed(t, tx, "Legal Pack Preparation"))
+}
+
+func TestBadInputIsDeadLetteredWithReason(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "standard")
+	cases := []struct{ subject, body, want string }{
+		{"legal_pack_completed", `{"type":`, "body: must be a JSON object"},
+		{"offer_accepted", `{"type":"offer_accepted"}`, "transaction_id: required"},
+		{"house_sold", `{"type":"house_sold","transaction_id":"` + tx + `"}`, `type: unknown type "house_sold"`},
+		{"completion_date_set", `{"type":"completion_date_set","transaction_id":42}`, "transaction_id: must be a string"},
+		{"property_listed", `{"type":"contracts_exchanged","transaction_id":"` + tx + `"}`, "does not match its subject"},
+	}
+	for _, c := range cases {
+		b.publish(t, c.subject, "", c.body)
+	}
+	for _, c := range cases {
+		reason, kind := b.deadLetter(t, c.subject)
+		require.Contains(t, reason, c.want, c.subject)
+		require.Equal(t, "permanent", kind)
+	}
+	require.Zero(t, b.calls("", "/properties/"), "bad input costs no API call")
+}
+
+func TestMissingMilestoneListsTheNames(t *testing.T) {
+	t.Parallel()
+	mapFile := filepath.Join(t.TempDir(), "map.yaml")
+	require.NoError(t, os.WriteFile(mapFile, []byte("completion_date_set: Completion Date Agreed\n"), 0o600))
+	b := setup(t, opts{cfg: func(c *config.Config) { c.MilestoneMap = mapFile }})
+	tx := b.property(t, "standard")
+	b.event(t, events.Event{ID: "m-1", Type: events.TypeCompletionDateSet, TransactionID: tx})
+	reason, kind := b.deadLetter(t, events.TypeCompletionDateSet)
+	require.Equal(t, "permanent", kind)
+	require.Contains(t, reason, `no milestone "Completion Date Agreed"`)
+	require.Contains(t, reason, "it has: Instruction, Legal Pack Preparation, Property Marketing")
+}
+
+func TestUnknownTransaction(t *testing.T) {
+	t.Parallel()
+	// Past the grace: a dead letter at once with a reason.
+	b := setup(t, opts{cfg: func(c *config.Config) { c.TransactionGrace = time.Nanosecond }})
+	b.event(t, events.Event{ID: "x-1", Type: events.TypeOfferAccepted, TransactionID: "999999"})
+	reason, kind := b.deadLetter(t, events.TypeOfferAccepted)
+	require.Equal(t, "permanent", kind)
+	require.Contains(t, reason, "transaction 999999 not found (404)")
+	require.Contains(t, reason, "--transaction-grace")
+
+	// Within the grace: retried, and completed once the property exists.
+	g := setup(t, opts{cfg: func(c *config.Config) { c.TransactionGrace = time.Hour; c.MaxFailures = 9 }})
+	g.event(t, events.Event{ID: "x-2", Type: events.TypeOfferAccepted, TransactionID: "1"})
+	require.Eventually(t, func() bool { return g.calls(http.MethodGet, "/properties/1/milestones/") >= 2 }, 10*time.Second, 5*time.Millisecond)
+	tx := g.property(t, "standard")
+	p, _ := g.sb.Lookup(tx)
+	require.EqualValues(t, 1, p.ID, "the numeric id the event named")
+	require.Eventually(t, func() bool { return g.completed(t, tx, "Offer Acceptance") }, 10*time.Second, 5*time.Millisecond)
+}
+
+func TestNotifyMode(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{cfg: func(c *config.Config) { c.MilestoneMode = "notify" }})
+	tx := b.property(t, "standard")
+	b.event(t, events.Event{ID: "n-1", Type: events.TypeLegalPackCompleted, TransactionID: tx})
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, "notify", b.outcomes(t)[0].Data["mode"])
+	require.Zero(t, b.calls(http.MethodPatch, ""), "notify mode makes no update call")
+	require.False(t, b.completed(t, tx, "Legal Pack Preparation"))
+}
+
+// An API without the update endpoint (405, or 404 on the path) is
+// dead-lettered with a reason that names notify mode.
+func TestUpdateEndpointMissing(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{http.StatusMethodNotAllowed, http.StatusNotFound} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			t.Parallel()
+			noPatch := func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPatch {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(code)
+						_, _ = w.Write([]byte(`{"detail":"Method \"PATCH\" not allowed."}`))
+						return
+					}
+					next.ServeHTTP(w, r)
+				})
+			}
+			b := setup(t, opts{wrap: noPatch})
+			tx := b.property(t, "standard")
+			b.event(t, events.Event{ID: "p-1", Type: events.TypeOfferAccepted, TransactionID: tx})
+			reason, kind := b.deadLetter(t, events.TypeOfferAccepted)
+			require.Equal(t, "permanent", kind)
+			require.Contains(t, reason, "--milestone-mode notify")
+			require.True(t, strings.Contains(reason, fmt.Sprint(code)), reason)
+		})
+	}
+}
+
+func TestReplayUsesOriginalID(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "standard")
+	// No id in the body: the Msg-Id is the key; a replay's original id is
+	// in Omq-Original-Msg-Id.
+	body := []byte(`{"type":"completion_date_set","transaction_id":"` + tx + `"}`)
+	b.publish(t, events.TypeCompletionDateSet, "orig-7", string(body))
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, "orig-7", b.outcomes(t)[0].EventID)
+
+	replay := &nats.Msg{Subject: b.top.EventSubject(events.TypeCompletionDateSet), Data: body, Header: nats.Header{}}
+	replay.Header.Set(jetstream.MsgIDHeader, "orig-7:replay:3")
+	replay.Header.Set(deadletter.HeaderOriginalMsgID, "orig-7")
+	_, err := b.js.PublishMsg(context.Background(), replay)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay of the event that completed it makes no call")
+	require.Len(t, b.outcomes(t), 1, "and its outcome has the same id")
+}
