@@ -82,6 +82,7 @@ over the file).`,
 	})
 	root.AddCommand(
 		newRunCmd(e),
+		newPublishCmd(e),
 		newStreamsCmd(e),
 		newStatusCmd(e),
 		newVersionCmd(e),
