@@ -2,18 +2,30 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/streams"
 )
 
 // MoverName is the mover's consumer name on the ADVISORIES stream and its
 // component name.
 const MoverName = "deadletter-mover"
+
+// MoverWorker is the Omq-Worker header of the dead letters the mover writes.
+const MoverWorker = "advisory-mover"
+
+// MoverReason is the Omq-Error of a message the mover rescues.
+const MoverReason = "deliveries exhausted without a recorded failure: the worker crashed, hung or outlived AckWait"
 
 // MoverConfig configures the Mover.
 type MoverConfig struct {
@@ -33,27 +45,259 @@ type MoverConfig struct {
 	Metrics prometheus.Registerer
 }
 
+// WithDefaults returns c with every unset field given its default.
+func (c MoverConfig) WithDefaults() MoverConfig {
+	if c.Topology.Prefix == "" {
+		c.Topology = streams.New("openmoove")
+	}
+	if c.CheckEvery == 0 {
+		c.CheckEvery = 30 * time.Second
+	}
+	if c.WarnAt == 0 {
+		c.WarnAt = 0.8
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // Mover is the backstop of the dead-letter path: it consumes the
 // MAX_DELIVERIES advisories captured in the ADVISORIES stream, copies each
-// message they point at into the DLQ (kind exhausted, same Nats-Msg-Id as the
+// message they point at into the DLQ (kind exhausted, the same Nats-Msg-Id a
 // worker would use, with any history from the FAILURES bucket), deletes it
 // from its stream and acks the advisory. It also watches the DLQ's fill. It
 // implements system.Component.
 type Mover struct {
 	js  jetstream.JetStream
 	cfg MoverConfig
+	log *slog.Logger
+
+	cons     jetstream.Consumer
+	failures jetstream.KeyValue
+	moved    prometheus.Counter
+	fill     []prometheus.Collector
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // NewMover returns a Mover; Start creates its consumer.
 func NewMover(js jetstream.JetStream, cfg MoverConfig) (*Mover, error) {
-	return &Mover{js: js, cfg: cfg}, nil
+	cfg = cfg.WithDefaults()
+	if cfg.CheckEvery < 0 || cfg.WarnAt <= 0 || cfg.WarnAt > 1 {
+		return nil, fmt.Errorf("%w: CheckEvery must be positive and WarnAt in (0, 1], got %s and %g", ErrInvalidConfig, cfg.CheckEvery, cfg.WarnAt)
+	}
+	return &Mover{js: js, cfg: cfg, log: cfg.Logger.With(logging.KeyComponent, MoverName),
+		moved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "omq_deadletter_moved_total", Help: "Messages the advisory mover moved into the DLQ.",
+		})}, nil
 }
 
 // Name returns MoverName.
 func (m *Mover) Name() string { return MoverName }
 
 // Start creates the mover's durable consumer and starts moving.
-func (m *Mover) Start(ctx context.Context) error { return nil }
+func (m *Mover) Start(ctx context.Context) error {
+	top := m.cfg.Topology
+	var err error
+	if m.failures, err = m.js.KeyValue(ctx, top.FailuresBucket()); err != nil {
+		return fmt.Errorf("workers: mover: open bucket %s (run omq streams apply): %w", top.FailuresBucket(), err)
+	}
+	m.cons, err = m.js.CreateOrUpdateConsumer(ctx, top.AdvisoriesStream(), jetstream.ConsumerConfig{
+		Durable: MoverName, Description: "moves messages whose deliveries ran out into the DLQ",
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: 100,
+	})
+	if err != nil {
+		return fmt.Errorf("workers: mover: consumer on %s: %w", top.AdvisoriesStream(), err)
+	}
+	if err := m.register(); err != nil {
+		return err
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(2)
+	go m.loop(loopCtx)
+	go m.watchFill(loopCtx)
+	return nil
+}
 
 // Stop stops the mover, finishing the advisory in hand within ctx.
-func (m *Mover) Stop(ctx context.Context) error { return nil }
+func (m *Mover) Stop(ctx context.Context) error {
+	if m.cancel == nil {
+		return nil
+	}
+	m.cancel()
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("workers: mover: stop: %w", ctx.Err())
+	}
+	if m.cfg.Metrics != nil {
+		m.cfg.Metrics.Unregister(m.moved)
+		for _, c := range m.fill {
+			m.cfg.Metrics.Unregister(c)
+		}
+	}
+	return nil
+}
+
+func (m *Mover) loop(ctx context.Context) {
+	defer m.wg.Done()
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := m.cons.Fetch(16, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			m.log.Warn("fetch failed; retrying", logging.KeyError, err)
+			sleepCtx(ctx, 250*time.Millisecond)
+			continue
+		}
+		for msg := range batch.Messages() {
+			m.move(msg)
+		}
+		cancel()
+	}
+}
+
+// advisory is the part of io.nats.jetstream.advisory.v1.max_deliver the
+// mover reads.
+type advisory struct {
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// move rescues the message one advisory points at. The copy is published
+// (and acknowledged) before the original is deleted.
+func (m *Mover) move(msg jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	var adv advisory
+	if err := json.Unmarshal(msg.Data(), &adv); err != nil || adv.Stream == "" || adv.StreamSeq == 0 {
+		m.log.Error("unreadable advisory; dropped", "subject", msg.Subject())
+		_ = msg.TermWithReason("unreadable advisory")
+		return
+	}
+	log := m.log.With(logging.KeyStream, adv.Stream, logging.KeySeq, adv.StreamSeq, "consumer", adv.Consumer)
+	st, err := m.js.Stream(ctx, adv.Stream)
+	if err != nil {
+		m.retry(msg, log, err)
+		return
+	}
+	raw, err := st.GetMsg(ctx, adv.StreamSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Already settled: acked late, or dead-lettered by its worker.
+		_ = msg.Ack()
+		return
+	}
+	if err != nil {
+		m.retry(msg, log, err)
+		return
+	}
+	hist, _ := readHistory(m.failures, adv.Stream, adv.StreamSeq)
+	why := MoverReason
+	if len(hist) > 0 {
+		why = fmt.Sprintf("%s (after %d recorded failures, the last: %s)", why, len(hist), hist[len(hist)-1].Error)
+	}
+	why += "; consumer " + adv.Consumer
+	_, err = deadletter.Write(ctx, m.js, m.cfg.Topology, deadletter.Failed{
+		Subject: raw.Subject, Data: raw.Data, Header: raw.Header, Stream: adv.Stream, Seq: adv.StreamSeq,
+		Deliveries: adv.Deliveries, Kind: deadletter.KindExhausted, Error: why, History: hist, Worker: MoverWorker,
+	})
+	if err != nil {
+		m.retry(msg, log, err)
+		return
+	}
+	if err := st.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		// The copy is safe in the DLQ; a second try drops as a duplicate.
+		m.retry(msg, log, err)
+		return
+	}
+	forgetHistory(m.failures, adv.Stream, adv.StreamSeq)
+	if err := msg.DoubleAck(ctx); err != nil {
+		log.Warn("advisory ack not confirmed; a second move is a duplicate", logging.KeyError, err)
+	}
+	m.moved.Inc()
+	log.Warn("moved into the DLQ: deliveries exhausted", "deliveries", adv.Deliveries)
+}
+
+func (m *Mover) retry(msg jetstream.Msg, log *slog.Logger, err error) {
+	log.Warn("could not move the message yet; retrying", logging.KeyError, err)
+	_ = msg.NakWithDelay(5 * time.Second)
+}
+
+// watchFill warns, at every check, while the DLQ is fuller than WarnAt.
+func (m *Mover) watchFill(ctx context.Context) {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.CheckEvery)
+	defer t.Stop()
+	for {
+		if bytes, maxBytes, ok := m.dlqFill(ctx); ok && maxBytes > 0 {
+			if ratio := float64(bytes) / float64(maxBytes); ratio >= m.cfg.WarnAt {
+				m.log.Warn("the DLQ is filling up: at its limit new dead letters are refused and stay in their streams; replay or purge them",
+					"bytes", bytes, "max_bytes", maxBytes, "fill", fmt.Sprintf("%.0f%%", 100*ratio))
+			}
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (m *Mover) dlqFill(ctx context.Context) (bytes, maxBytes int64, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := m.js.Stream(ctx, m.cfg.Topology.DLQStream())
+	if err != nil {
+		return 0, 0, false
+	}
+	info := st.CachedInfo()
+	return int64(info.State.Bytes), info.Config.MaxBytes, true
+}
+
+func (m *Mover) register() error {
+	reg := m.cfg.Metrics
+	if reg == nil {
+		return nil
+	}
+	gauge := func(name, help string, f func(b, mx int64) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			b, mx, ok := m.dlqFill(context.Background())
+			if !ok {
+				return 0
+			}
+			return f(b, mx)
+		})
+	}
+	m.fill = []prometheus.Collector{
+		gauge("omq_dlq_bytes", "Bytes the DLQ holds.", func(b, _ int64) float64 { return float64(b) }),
+		gauge("omq_dlq_max_bytes", "The DLQ's byte limit; at it, new dead letters are refused.", func(_, mx int64) float64 { return float64(mx) }),
+		gauge("omq_dlq_fill_ratio", "DLQ bytes over its limit; omq warns from 0.8.", func(b, mx int64) float64 {
+			if mx <= 0 {
+				return 0
+			}
+			return float64(b) / float64(mx)
+		}),
+	}
+	for _, c := range append([]prometheus.Collector{m.moved}, m.fill...) {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("workers: mover: metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -117,8 +118,9 @@ func NewCreator(ctx context.Context, cfg Config) (*Creator, error) {
 func (c *Creator) Ledger() *Ledger { return c.ledger }
 
 // RequestID returns the idempotency key of a queued creation: its
-// request_id, else the original Nats-Msg-Id (a replay keeps it in
-// Omq-Original-Msg-Id), else "<stream>:<seq>".
+// request_id, else the original Nats-Msg-Id (Omq-Original-Msg-Id, or the
+// Nats-Msg-Id without a replay's ":replay:<id>" suffix), else
+// "<stream>:<seq>".
 func RequestID(cp events.CreateProperty, m *workers.Message) string {
 	switch {
 	case cp.RequestID != "":
@@ -126,7 +128,8 @@ func RequestID(cp events.CreateProperty, m *workers.Message) string {
 	case m.Header.Get(deadletter.HeaderOriginalMsgID) != "":
 		return m.Header.Get(deadletter.HeaderOriginalMsgID)
 	case m.MsgID != "":
-		return m.MsgID
+		id, _, _ := strings.Cut(m.MsgID, ":replay:")
+		return id
 	}
 	return m.Stream + ":" + strconv.FormatUint(m.Seq, 10)
 }

@@ -1,0 +1,116 @@
+package workers
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/openmoove/sandbox"
+)
+
+// A handler that always outlives AckWait never fails in the worker's eyes:
+// the server's MAX_DELIVERIES advisory is the only trace, and the mover
+// rescues the message into the DLQ and removes it from its stream.
+func TestMoverRescuesMessagesThatOutliveAckWait(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	cfg := b.fastConfig("hung", func(ctx context.Context, m *Message) error {
+		<-release // a hung call that ignores its context
+		return nil
+	})
+	cfg.AckWait, cfg.InProcessRetryWindow, cfg.MaxDeliver, cfg.MaxFailures = 300*time.Millisecond, 50*time.Millisecond, 3, 2
+	cfg.Concurrency = cfg.MaxDeliver + 1
+	reg := prometheus.NewRegistry()
+	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, Metrics: reg})
+	require.NoError(t, err)
+	require.NoError(t, mv.Start(t.Context()))
+	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
+	b.start(t, cfg)
+	b.publish(t, "hung", 1)
+
+	eventually(t, 15*time.Second, func() bool { return len(b.deadLetters(t)) == 1 }, "the mover dead-lettered it")
+	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.EventsStream()) == 0 }, "and removed it from its stream")
+	once.Do(func() { close(release) })
+	dl := b.deadLetters(t)[0]
+	h := dl.Header
+	require.Equal(t, deadletter.KindExhausted, h.Get(deadletter.HeaderErrorKind))
+	require.Equal(t, MoverWorker, h.Get(deadletter.HeaderWorker))
+	require.Contains(t, h.Get(deadletter.HeaderError), MoverReason)
+	require.Equal(t, "3", h.Get(deadletter.HeaderDeliveries))
+	require.Equal(t, b.top.EventsStream()+":1", h.Get(nats.MsgIdHdr))
+	require.Equal(t, "hung-0", h.Get(deadletter.HeaderOriginalMsgID))
+	require.Equal(t, "0", string(dl.Data))
+	eventually(t, 5*time.Second, func() bool { return metricValue(t, reg, "omq_deadletter_moved_total") == 1 }, "counted")
+	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.AdvisoriesStream()) == 0 }, "advisory acked")
+}
+
+func TestMoverWarnsAsTheDLQFills(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	// Shrink the DLQ so a few letters fill it past 80%.
+	st, err := b.js.Stream(t.Context(), b.top.DLQStream())
+	require.NoError(t, err)
+	sc := st.CachedInfo().Config
+	sc.MaxBytes = 4096
+	_, err = b.js.UpdateStream(t.Context(), sc)
+	require.NoError(t, err)
+	for i := range 8 {
+		_, err := b.js.Publish(t.Context(), b.top.DLQSubject("openmoove.events.x"), bytes.Repeat([]byte{'x'}, 400))
+		require.NoError(t, err, "letter %d", i)
+	}
+	var logs syncBuffer
+	reg := prometheus.NewRegistry()
+	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, Metrics: reg, CheckEvery: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	require.NoError(t, mv.Start(t.Context()))
+	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
+	eventually(t, 5*time.Second, func() bool { return bytes.Contains(logs.Bytes(), []byte("the DLQ is filling up")) }, "a warning")
+	require.Greater(t, metricValue(t, reg, "omq_dlq_fill_ratio"), 0.8)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
+
+// metricValue is the value of the first series of a gauge or counter.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
