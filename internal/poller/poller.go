@@ -1,0 +1,278 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/openmoove"
+)
+
+// Config configures a Poller.
+type Config struct {
+	// Store is the TRACKING bucket. Required.
+	Store *Store
+	// API reads properties and milestones. Required. omq gives it the shared
+	// budget's hooks (budget.Budget.Hooks): every call takes a read token,
+	// so polling only spends what mutations leave.
+	API *openmoove.Client
+	// JS publishes outcomes. Required.
+	JS jetstream.JetStream
+	// Topology names the outcome subjects. Default streams.New("openmoove").
+	Topology streams.Topology
+	// Overdue, DueSoon and Interval are the poll intervals of a property
+	// with an overdue milestone, with one due within a day, and of any
+	// other. Defaults 5m, 15m, 30m.
+	Overdue  time.Duration
+	DueSoon  time.Duration
+	Interval time.Duration
+	// Tick is how often the poller looks for properties due. Default
+	// Overdue/10, at least 10ms.
+	Tick time.Duration
+	// Now is the clock due dates are compared with. Default time.Now.
+	Now func() time.Time
+	// Logger receives the poller's logs. Default: discard.
+	Logger *slog.Logger
+	// Metrics, if set, receives omq_poller_polls_total{result} and
+	// omq_poller_outcomes_total{kind}.
+	Metrics prometheus.Registerer
+}
+
+// Poller polls tracked properties at smart intervals and publishes what
+// changed. It implements system.Component.
+type Poller struct {
+	cfg      Config
+	log      *slog.Logger
+	polls    *prometheus.CounterVec
+	outcomes *prometheus.CounterVec
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// New checks cfg and returns a Poller; Start starts it.
+func New(cfg Config) (*Poller, error) {
+	if cfg.Store == nil || cfg.API == nil || cfg.JS == nil {
+		return nil, errors.New("poller: Config.Store, API and JS are required")
+	}
+	if cfg.Topology.Prefix == "" {
+		cfg.Topology = streams.New("openmoove")
+	}
+	setDur(&cfg.Overdue, 5*time.Minute)
+	setDur(&cfg.DueSoon, 15*time.Minute)
+	setDur(&cfg.Interval, 30*time.Minute)
+	setDur(&cfg.Tick, max(cfg.Overdue/10, 10*time.Millisecond))
+	if cfg.Overdue <= 0 || cfg.DueSoon < cfg.Overdue || cfg.Interval < cfg.DueSoon {
+		return nil, fmt.Errorf("poller: intervals must be positive and Overdue ≤ DueSoon ≤ Interval, got %s, %s, %s", cfg.Overdue, cfg.DueSoon, cfg.Interval)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logging.Discard()
+	}
+	p := &Poller{cfg: cfg, log: cfg.Logger.With(logging.KeyComponent, "poller")}
+	p.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_poller_polls_total",
+		Help: "Polls of tracked properties by result (ok, baseline, error, throttled)."}, []string{"result"})
+	p.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_poller_outcomes_total",
+		Help: "Outcomes published by the poller, by kind."}, []string{"kind"})
+	return p, nil
+}
+
+func setDur(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// Name is "poller".
+func (p *Poller) Name() string { return "poller" }
+
+// Start registers the metrics and starts polling in a goroutine Stop ends.
+func (p *Poller) Start(context.Context) error {
+	if m := p.cfg.Metrics; m != nil {
+		if err := m.Register(p.polls); err != nil {
+			return fmt.Errorf("poller metrics: %w", err)
+		}
+		if err := m.Register(p.outcomes); err != nil {
+			return fmt.Errorf("poller metrics: %w", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.loop(ctx)
+	p.log.Info("poller started", "overdue", p.cfg.Overdue, "due_soon", p.cfg.DueSoon, "interval", p.cfg.Interval)
+	return nil
+}
+
+// Stop ends polling; a poll in flight is abandoned (its snapshot is not
+// written, so the next poll announces its changes).
+func (p *Poller) Stop(ctx context.Context) error {
+	p.once.Do(func() {
+		if p.cancel == nil {
+			return
+		}
+		p.cancel()
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+		}
+		if m := p.cfg.Metrics; m != nil {
+			m.Unregister(p.polls)
+			m.Unregister(p.outcomes)
+		}
+	})
+	return nil
+}
+
+func (p *Poller) loop(ctx context.Context) {
+	defer close(p.done)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wait := p.cfg.Tick
+		if _, err := p.PollDue(ctx); err != nil && ctx.Err() == nil {
+			if w, ok := failure.WaitOf(err); ok && failure.KindOf(err) == failure.Throttled {
+				wait = max(wait, w)
+				p.log.Debug("poller throttled by the API budget", "wait", w)
+			} else {
+				p.log.Warn("poll sweep failed", logging.KeyError, err)
+			}
+		}
+		t.Reset(wait)
+	}
+}
+
+// PollDue polls every tracked property whose next poll is due, one at a
+// time, and returns how many it polled. It stops at the first throttle
+// (the shared budget is spent for reads) and returns that error.
+func (p *Poller) PollDue(ctx context.Context) (int, error) {
+	all, err := p.cfg.Store.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range all {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if t.NextPoll.After(time.Now()) {
+			continue
+		}
+		err := p.Poll(ctx, t)
+		if failure.KindOf(err) == failure.Throttled {
+			p.polls.WithLabelValues("throttled").Inc()
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Poll reads t's property and milestones, publishes the outcomes of what
+// changed since its snapshot, and saves the new snapshot with its next poll
+// time. The first poll of a property records the snapshot and announces
+// nothing. A throttle is returned untouched (nothing is written); any other
+// API failure is recorded in the entry and retried after the shortest
+// interval.
+func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
+	tx := t.TransactionID
+	prop, err := p.cfg.API.Property(ctx, tx)
+	var ms []openmoove.Milestone
+	if err == nil {
+		ms, err = p.cfg.API.Milestones(ctx, tx)
+	}
+	if err != nil {
+		if failure.KindOf(err) == failure.Throttled {
+			return err
+		}
+		p.polls.WithLabelValues("error").Inc()
+		p.log.Warn("poll failed", logging.KeyTx, tx, logging.KeyError, err)
+		t.LastError, t.NextPoll = err.Error(), time.Now().Add(p.cfg.Overdue)
+		if serr := p.cfg.Store.Save(ctx, t); serr != nil && !errors.Is(serr, ErrConflict) && !errors.Is(serr, ErrNotTracked) {
+			return serr
+		}
+		return err
+	}
+	now := p.cfg.Now()
+	cur := NewSnapshot(prop, ms, now)
+	pid := t.PropertyID
+	if pid == 0 {
+		fmt.Sscan(prop.ExternalIDs.OpenMoove, &pid)
+	}
+	// A webhook may update the snapshot meanwhile: diff against the entry as
+	// it is when the new snapshot is saved.
+	for range 5 {
+		if t.Snapshot != nil {
+			cur.Team, cur.TeamAt = t.Snapshot.Team, t.Snapshot.TeamAt
+		}
+		outs := Diff(tx, pid, t.Snapshot, cur, now)
+		for _, o := range outs {
+			if _, err := events.PublishOutcome(ctx, p.cfg.JS, p.cfg.Topology, o); err != nil {
+				return err
+			}
+			p.outcomes.WithLabelValues(o.Kind).Inc()
+			p.log.Info("property changed", logging.KeyTx, tx, logging.KeyKind, o.Kind, "outcome", o.ID)
+		}
+		result := "ok"
+		if t.Snapshot == nil {
+			result = "baseline"
+		}
+		learned := t.PropertyID == 0 && pid != 0
+		t.Snapshot, t.PropertyID, t.LastError = cur, pid, ""
+		t.NextPoll = time.Now().Add(p.Interval(cur, now))
+		err := p.cfg.Store.Save(ctx, t)
+		if errors.Is(err, ErrConflict) {
+			fresh, gerr := p.cfg.Store.Get(ctx, tx)
+			if gerr != nil {
+				return gerr
+			}
+			t = fresh
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, ErrNotTracked) {
+				return nil // untracked meanwhile
+			}
+			return err
+		}
+		if learned {
+			_ = p.cfg.Store.index(ctx, pid, tx)
+		}
+		p.polls.WithLabelValues(result).Inc()
+		return nil
+	}
+	return failure.TransientError(fmt.Errorf("poller: %s: too many concurrent updates", tx))
+}
+
+// Interval is how long until the next poll of a property in state s: the
+// Overdue interval when an open milestone is overdue, DueSoon when one is
+// due within a day, Interval otherwise.
+func (p *Poller) Interval(s *Snapshot, now time.Time) time.Duration {
+	d := p.cfg.Interval
+	for _, m := range s.Milestones {
+		switch {
+		case m.Overdue(now):
+			return p.cfg.Overdue
+		case m.DueWithin(now, 24*time.Hour):
+			d = p.cfg.DueSoon
+		}
+	}
+	return d
+}
