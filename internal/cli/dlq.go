@@ -47,6 +47,12 @@ was used wrongly (a bad id or filter); with 2, nothing was changed.`,
   omq dlq replay --all --subject 'openmoove.events.>' --error 'timeout' --dry-run
   omq dlq edit 42
   omq dlq purge --subject openmoove.events.test_event`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for omq dlq; see omq dlq --help", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(
 		newDLQListCmd(e),

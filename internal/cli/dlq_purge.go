@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/config"
@@ -110,6 +112,9 @@ func confirm(e *Env, question string) bool {
 		return false
 	}
 	line, _ := bufio.NewReader(e.Stdin).ReadString('\n')
+	if f, ok := e.Stdin.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintln(e.Stdout) // the answer was not echoed
+	}
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return true
