@@ -98,13 +98,17 @@ func (s *Store) Track(ctx context.Context, tx string, pid int64, source string, 
 	for range 5 {
 		t, err := s.Get(ctx, tx)
 		if errors.Is(err, ErrNotTracked) {
+			// The index first: whoever sees the entry can find it by id.
+			if err := s.index(ctx, pid, tx); err != nil {
+				return false, err
+			}
 			t = &Tracked{TransactionID: tx, PropertyID: pid, Source: source, Since: now, NextPoll: now}
 			if err := s.create(ctx, t); errors.Is(err, jetstream.ErrKeyExists) {
 				continue
 			} else if err != nil {
 				return false, err
 			}
-			return true, s.index(ctx, pid, tx)
+			return true, nil
 		}
 		if err != nil {
 			return false, err
@@ -112,13 +116,16 @@ func (s *Store) Track(ctx context.Context, tx string, pid int64, source string, 
 		if t.PropertyID != 0 || pid == 0 {
 			return false, nil
 		}
+		if err := s.index(ctx, pid, tx); err != nil {
+			return false, err
+		}
 		t.PropertyID = pid
 		if err := s.Save(ctx, t); errors.Is(err, ErrConflict) {
 			continue
 		} else if err != nil {
 			return false, err
 		}
-		return false, s.index(ctx, pid, tx)
+		return false, nil
 	}
 	return false, bucketErr(errors.New("too many concurrent updates"))
 }
