@@ -275,3 +275,21 @@ func (t *Table) Prospective(req *openmoove.CreateClientRequest) {
 		}
 	}
 }
+
+// EdgeFill returns what edges validate with (an events.Fill): the table's
+// Prospective picks, then defaultEstateAgent when the creation still names
+// no professional — what the property worker will add.
+func (t *Table) EdgeFill(defaultEstateAgent string) func(*openmoove.CreateClientRequest) {
+	return func(req *openmoove.CreateClientRequest) {
+		t.Prospective(req)
+		if defaultEstateAgent == "" {
+			return
+		}
+		for _, r := range Roles {
+			if strings.TrimSpace(*r.Field(req)) != "" {
+				return
+			}
+		}
+		req.EstateAgentEmail = defaultEstateAgent
+	}
+}

@@ -83,6 +83,7 @@ over the file).`,
 	root.AddCommand(
 		newRunCmd(e),
 		newPublishCmd(e),
+		newImportCmd(e), newCreatePropertyCmd(e), newAssignmentsCmd(e),
 		newStreamsCmd(e),
 		newStatusCmd(e),
 		newVersionCmd(e),

@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/openmoove"
+)
+
+// importRow is one creation of an import file.
+type importRow struct {
+	Line     int // 1-based line of the file
+	Creation events.CreateProperty
+	// Fields are the row's problems, in the API's words; nil when valid.
+	Fields map[string][]string
+}
+
+func (r importRow) valid() bool { return len(r.Fields) == 0 }
+
+// problems renders the field errors on one line, fields sorted.
+func (r importRow) problems() string {
+	return strings.TrimPrefix((&openmoove.ValidationError{Fields: r.Fields}).Error(), "openmoove: invalid create request: ")
+}
+
+// readImport reads every row of a CSV or JSON-lines file, validates each
+// (with fill, as the worker will complete it) and gives each valid row its
+// request_id: its request_id or external_id column, else a hash of the
+// row, so the same file always yields the same ids.
+func readImport(path, format string, fill events.Fill) ([]importRow, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("%v; give a CSV or JSON-lines file", err)
+	}
+	if format == "" || format == "auto" {
+		format = sniffFormat(path, b)
+	}
+	var rows []importRow
+	switch format {
+	case "csv":
+		rows, err = readCSV(b)
+	case "jsonl":
+		rows, err = readJSONL(b)
+	default:
+		return nil, usageErrorf("--format %q: want auto, csv or jsonl", format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.valid() {
+			if err := r.Creation.Validate(fill); err != nil {
+				r.Fields = openmoove.FieldErrorsOf(err)
+				if r.Fields == nil {
+					r.Fields = map[string][]string{openmoove.NonFieldErrors: {err.Error()}}
+				}
+				continue
+			}
+			if r.Creation.RequestID == "" {
+				r.Creation.RequestID = rowHash(r.Creation)
+			}
+		}
+	}
+	return rows, nil
+}
+
+func sniffFormat(path string, b []byte) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return "csv"
+	case ".jsonl", ".ndjson", ".json":
+		return "jsonl"
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		return "jsonl"
+	}
+	return "csv"
+}
+
+// rowHash is the request_id of a row without one: "row-" and 32 hex digits
+// of the SHA-256 of its normalised JSON.
+func rowHash(c events.CreateProperty) string {
+	c.RequestID = ""
+	b, _ := c.Marshal()
+	sum := sha256.Sum256(b)
+	return "row-" + hex.EncodeToString(sum[:16])
+}
+
+func readCSV(b []byte) ([]importRow, error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, usageErrorf("read the CSV header: %v; the first row names the columns (%s)", err, strings.Join(events.CreateFieldNames, ", "))
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if h == "external_id" {
+			h = "request_id"
+		}
+		if !slices.Contains(events.CreateFieldNames, h) {
+			return nil, usageErrorf("CSV column %d %q is not a field of POST /clients/; accepted: %s (and external_id)", i+1, header[i], strings.Join(events.CreateFieldNames, ", "))
+		}
+		cols[i] = h
+	}
+	var rows []importRow
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				rows = append(rows, importRow{Line: pe.StartLine, Fields: map[string][]string{openmoove.NonFieldErrors: {"CSV: " + pe.Err.Error()}}})
+				continue
+			}
+			return nil, err
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		row := importRow{Line: line}
+		if len(rec) != len(cols) {
+			row.Fields = map[string][]string{openmoove.NonFieldErrors: {fmt.Sprintf("%d cells, the header has %d", len(rec), len(cols))}}
+		} else {
+			for i, v := range rec {
+				if v = strings.TrimSpace(v); v != "" {
+					_ = row.Creation.SetField(cols[i], v)
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+}
+
+func readJSONL(b []byte) ([]importRow, error) {
+	var rows []importRow
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		c, err := events.DecodeCreateProperty(externalID(text))
+		row := importRow{Line: line, Creation: c}
+		if err != nil {
+			row.Fields = openmoove.FieldErrorsOf(err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, sc.Err()
+}
+
+// externalID renames an "external_id" key to "request_id" when the object
+// has no request_id.
+func externalID(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`"external_id"`)) {
+		return b
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	if _, ok := m["request_id"]; ok {
+		return b
+	}
+	m["request_id"] = m["external_id"]
+	delete(m, "external_id")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return b
+	}
+	return out
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/workers/properties"
+)
+
+func propertyTopology(cfg *config.Config) streams.Topology {
+	return streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults()
+}
+
+func newImportStatusCmd(e *Env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status FILE",
+		Short: "Show where each row of an imported file stands",
+		Long: `Read FILE as omq import does (same request_ids) and report each row:
+created (with the transaction id), failed (with the reason, from the
+ledger or the dead-letter queue), pending (queued, not created yet), or
+invalid (never queued). A summary line ends the report.`,
+		Example: `  omq import status instructions.csv
+  omq import status migration.jsonl --nats-url nats://nats-1:4222`,
+		Args: cobra.ExactArgs(1),
+	}
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupDomain)
+	cmd.Flags().StringVar(&format, "format", "auto", "file format: auto, csv or jsonl")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := e.loadConfig(cmd, cfg); err != nil {
+			return err
+		}
+		table, err := assign.Load(cfg.Assignments)
+		if err != nil {
+			return &usageError{err: err}
+		}
+		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+		defer cancel()
+		nc, js, err := connect(ctx, cfg, "omq import status")
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		return importStatus(ctx, e, js, propertyTopology(cfg), rows)
+	}
+	return cmd
+}
+
+func importStatus(ctx context.Context, e *Env, js jetstream.JetStream, top streams.Topology, rows []importRow) error {
+	ledger, err := properties.OpenLedger(ctx, js, top)
+	if err != nil {
+		return err
+	}
+	dead, err := deadCreations(ctx, js, top)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LINE\tSTATUS\tREQUEST ID\tDETAIL")
+	for _, r := range rows {
+		status, detail := "invalid", r.problems()
+		if r.valid() {
+			status, detail, err = rowStatus(ctx, ledger, dead, r.Creation.RequestID)
+			if err != nil {
+				return err
+			}
+		}
+		counts[status]++
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Line, status, r.Creation.RequestID, detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "created %d, failed %d, pending %d, invalid %d\n", counts["created"], counts["failed"], counts["pending"], counts["invalid"])
+	return nil
+}
+
+// rowStatus reads one request_id's state: the ledger first, then the DLQ.
+func rowStatus(ctx context.Context, ledger *properties.Ledger, dead map[string]deadletter.Letter, id string) (string, string, error) {
+	entry, _, err := ledger.Get(ctx, id)
+	if err != nil && !errors.Is(err, properties.ErrNoEntry) {
+		return "", "", err
+	}
+	if err == nil && entry.State == properties.StateCreated {
+		return "created", fmt.Sprintf("transaction %s (property %d)", entry.TransactionID, entry.PropertyID), nil
+	}
+	if l, ok := dead[id]; ok {
+		return "failed", fmt.Sprintf("%s (dead letter %d: omq dlq show %d)", l.Error, l.ID, l.ID), nil
+	}
+	if err == nil && entry.State == properties.StateRefused {
+		return "failed", entry.Error, nil
+	}
+	if err == nil {
+		return "pending", "being created since " + entry.At.Format(time.RFC3339), nil
+	}
+	return "pending", "queued", nil
+}
+
+// deadCreations maps request_id → the newest dead letter of a creation.
+func deadCreations(ctx context.Context, js jetstream.JetStream, top streams.Topology) (map[string]deadletter.Letter, error) {
+	out := map[string]deadletter.Letter{}
+	store := deadletter.NewStore(js, top)
+	err := store.Scan(ctx, deadletter.Filter{Subject: top.CreatePropertySubject()}, func(l deadletter.Letter) error {
+		id := l.IdempotencyKey()
+		if c, err := events.DecodeCreateProperty(l.Data); err == nil && c.RequestID != "" {
+			id = c.RequestID
+		}
+		out[id] = l
+		return nil
+	})
+	return out, err
+}
