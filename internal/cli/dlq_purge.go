@@ -84,12 +84,16 @@ dead letter. Export first if you might need them again.`,
 			fmt.Fprintln(e.Stdout, "no dead letters match; nothing to delete")
 			return nil
 		}
-		fmt.Fprintf(e.Stdout, "These %s will be deleted:\n", plural(len(ls), "dead letter"))
+		these := "These " + plural(len(ls), "dead letter")
+		if len(ls) == 1 {
+			these = "This dead letter"
+		}
+		fmt.Fprintf(e.Stdout, "%s will be deleted:\n", these)
 		printLetters(e.Stdout, ls[:min(len(ls), purgeShown)])
 		if len(ls) > purgeShown {
 			fmt.Fprintf(e.Stdout, "… and %d more (omq dlq list --limit 0 with the same filters shows them all)\n", len(ls)-purgeShown)
 		}
-		if !yes && !confirm(e, fmt.Sprintf("Delete these %s? [y/N] ", plural(len(ls), "dead letter"))) {
+		if !yes && !confirm(e, fmt.Sprintf("Delete %s? [y/N] ", strings.ToLower(these))) {
 			fmt.Fprintln(e.Stdout, "nothing was deleted")
 			return nil
 		}
