@@ -242,7 +242,11 @@ func (b *breaker) probe(st breakerState) {
 		if cur.By != b.id || !cur.Until.Equal(st.Until) {
 			return // someone else's pause now
 		}
-		pctx, cancel := context.WithTimeout(b.ctx, max(lead, min(st.Pause, 10*time.Second)))
+		// Hold the consumer for as long as the probe may take, so that only
+		// the probe, never a message, meets the API while it may be down.
+		probeTimeout := max(lead, min(st.Pause, 10*time.Second))
+		b.pause(b.ctx, time.Now().Add(probeTimeout+lead))
+		pctx, cancel := context.WithTimeout(b.ctx, probeTimeout)
 		err := b.w.cfg.Probe(pctx)
 		cancel()
 		if b.ctx.Err() != nil {

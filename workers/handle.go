@@ -33,7 +33,9 @@ func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 		return
 	}
 	log := w.log.With(logging.KeyStream, m.Stream, logging.KeySeq, m.Seq, logging.KeySubject, m.Subject, "delivery", m.Deliveries)
-	if until, open := w.breaker.openUntil(); open {
+	// The last delivery cannot be handed back (the server would give up on
+	// it): it gets its attempt even while the breaker is open.
+	if until, open := w.breaker.openUntil(); open && m.Deliveries < uint64(w.cfg.MaxDeliver) {
 		w.handBackPaused(m, until, "breaker open on arrival")
 		return
 	}

@@ -51,7 +51,7 @@ func setup(t *testing.T, sbCfg sandbox.Config, opts ...natstest.Option) *testBun
 func (b *testBundle) fastConfig(name string, h Handler) Config {
 	return Config{
 		Name: name, Stream: b.top.EventsStream(), Subjects: []string{b.top.EventSubject(name + ".>")},
-		Handler: h, Concurrency: 4, AckWait: 2 * time.Second, MaxDeliver: 10, MaxFailures: 3,
+		Handler: h, Concurrency: 4, AckWait: 2 * time.Second, MaxDeliver: 20, MaxFailures: 3,
 		RetryMin: 20 * time.Millisecond, RetryMax: 80 * time.Millisecond,
 		InProcessRetries: 1, InProcessRetryWindow: 50 * time.Millisecond,
 		BreakerTransient: 5, PauseMin: 200 * time.Millisecond, PauseMax: 400 * time.Millisecond,
