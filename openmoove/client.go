@@ -68,12 +68,19 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	start := time.Now()
 	resp, err := c.cfg.HTTPClient.Do(req.WithContext(ctx))
 	if err != nil {
+		if c.cfg.OnResponse != nil {
+			c.cfg.OnResponse(info, 0, time.Since(start))
+		}
 		return c.networkError(method, path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if c.cfg.OnResponse != nil {
+		c.cfg.OnResponse(info, resp.StatusCode, time.Since(start))
+	}
 	if c.cfg.OnRateLimit != nil {
 		if rl, ok := parseRateLimit(resp.Header); ok {
 			c.cfg.OnRateLimit(rl)

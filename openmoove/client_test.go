@@ -451,3 +451,39 @@ func TestKeyNeverLeaks(t *testing.T) {
 	}
 	require.Contains(t, fmt.Sprint(cfg), "om_[REDACTED]")
 }
+
+func TestOnResponse(t *testing.T) {
+	t.Parallel()
+	type call struct {
+		path   string
+		status int
+	}
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	b := setup(t, sandbox.Config{}, func(c *openmoove.Config) {
+		c.OnResponse = func(r openmoove.RequestInfo, status int, d time.Duration) {
+			require.Positive(t, d)
+			mu.Lock()
+			calls = append(calls, call{r.Path, status})
+			mu.Unlock()
+		}
+	})
+	_, err := b.client.Products(t.Context())
+	require.NoError(t, err)
+	_, err = b.client.Property(t.Context(), "999")
+	require.Error(t, err)
+	dead, err := openmoove.New(openmoove.Config{BaseURL: "http://127.0.0.1:1/api/v1/partners/", APIKey: testKey,
+		OnResponse: func(r openmoove.RequestInfo, status int, _ time.Duration) {
+			mu.Lock()
+			calls = append(calls, call{r.Path, status})
+			mu.Unlock()
+		}})
+	require.NoError(t, err)
+	_, err = dead.Products(t.Context())
+	require.Error(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []call{{"/products/", 200}, {"/properties/999/", 404}, {"/products/", 0}}, calls)
+}

@@ -71,6 +71,11 @@ type Config struct {
 	// budget plugs in here). When it returns an error the call returns that
 	// error, wrapped with the method and path, and sends nothing.
 	BeforeRequest func(ctx context.Context, r RequestInfo) error
+	// OnResponse, if set, runs after every HTTP attempt that was sent, with
+	// the answer's status (0 when no answer came) and how long the attempt
+	// took; omq's API metrics plug in here. It must be quick and safe for
+	// concurrent use.
+	OnResponse func(r RequestInfo, status int, d time.Duration)
 }
 
 // WithDefaults returns a copy of c with every unset field given its default.
