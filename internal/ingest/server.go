@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/streams"
 )
@@ -36,6 +37,11 @@ type Options struct {
 	Logger         *slog.Logger
 	// Metrics, when set, receives omq_ingest_requests_total.
 	Metrics prometheus.Registerer
+	// Fill completes a copy of a property creation the way the property
+	// worker will (assignment table, default estate agent) before it is
+	// validated, so POST /v1/properties refuses exactly what the worker
+	// could not send. Nil validates the creation as given.
+	Fill events.Fill
 }
 
 // Message is one message an endpoint publishes.

@@ -55,7 +55,12 @@ type answer struct {
 
 func post(t *testing.T, url, auth, body string, hdr ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", strings.NewReader(body))
+	return postAt(t, url+"/v1/events", auth, body, hdr...)
+}
+
+func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)

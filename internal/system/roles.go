@@ -3,7 +3,9 @@ package system
 import (
 	"context"
 
+	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/internal/ingest"
+	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -11,8 +13,17 @@ import (
 // roles lists every role omq run can start, in start order. Packages add
 // theirs here.
 var roles = []Role{
+	{Name: "deadletters", Description: "dead-letter mover: messages whose deliveries ran out move into the DLQ; warns as the DLQ fills", New: func(d *Deps) ([]Component, error) {
+		m, err := workers.NewMover(d.JS, workers.MoverConfig{Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
+		return []Component{m}, err
+	}},
 	{Name: "ingest", Description: "HTTP ingest: POST /v1/events and /v1/properties (off without --ingest-token)", New: func(d *Deps) ([]Component, error) {
-		_, err := ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
+		table, err := assign.Load(d.Config.Assignments)
+		if err != nil {
+			return nil, err
+		}
+		_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
+			Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail)})
 		return nil, err
 	}},
 	{Name: "milestones", Description: "milestone worker: events become completed OpenMoove milestones and milestone_completed outcomes", New: func(d *Deps) ([]Component, error) {
