@@ -264,4 +264,3 @@ func (m *Monitor) setMark(ctx context.Context, key, v string) error {
 	}
 	return nil
 }
-
