@@ -5,6 +5,9 @@ import (
 
 	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/internal/ingest"
+	"github.com/openmoove/omq/internal/monitor"
+	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
 	"github.com/openmoove/omq/workers/properties"
@@ -39,6 +42,27 @@ var roles = []Role{
 			return nil, err
 		}
 		return []Component{w}, nil
+	}},
+	{Name: "webhooks", Description: "webhook receiver (POST /webhooks/openmoove) and worker: milestone changes and new properties pushed by OpenMoove (off without --webhook-secret)", New: func(d *Deps) ([]Component, error) {
+		w, err := webhook.FromSettings(context.Background(), d.Config, d.Mux, d.JS, d.Topology, d.API, d.Logger, d.Metrics)
+		if w == nil {
+			return nil, err
+		}
+		return []Component{w}, err
+	}},
+	{Name: "poller", Description: "poller: tracked properties polled at smart intervals on the read share of the budget; status, participant and milestone outcomes", New: func(d *Deps) ([]Component, error) {
+		f, p, err := poller.FromSettings(context.Background(), d.Config, d.JS, d.Topology, d.API, d.Logger, d.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		return []Component{f, p}, nil
+	}},
+	{Name: "monitor", Description: "monitor: scheduled portfolio alerts (alert.overdue, alert.at_risk once a day per milestone; alert.invitation_pending)", New: func(d *Deps) ([]Component, error) {
+		m, err := monitor.FromSettings(context.Background(), d.Config, d.JS, d.Topology, d.API, d.Logger)
+		if err != nil {
+			return nil, err
+		}
+		return []Component{m}, nil
 	}},
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -52,4 +54,30 @@ func (s *System) Sandbox() *sandbox.Server {
 		return nil
 	}
 	return s.api.sandbox
+}
+
+// webhookSandbox returns tweak preceded by pointing the in-process sandbox's
+// webhooks at omq's own receiver, signed with the first --webhook-secret,
+// when a secret is set and the HTTP listener is on. So `omq run` in sandbox
+// mode exercises the whole webhook path: a milestone completed through the
+// sandbox's admin API comes back as a verified webhook in OPENMOOVE_WEBHOOKS.
+// A tweak that sets WebhookURL itself wins.
+func (s *System) webhookSandbox(tweak func(*sandbox.Config)) func(*sandbox.Config) {
+	secrets := s.deps.Config.WebhookSecrets
+	addr := s.HTTPAddr()
+	return func(c *sandbox.Config) {
+		if len(secrets) > 0 && secrets[0] != "" && addr != "" {
+			host, port, err := net.SplitHostPort(addr)
+			if err == nil {
+				if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+					host = "127.0.0.1"
+				}
+				c.WebhookURL = "http://" + net.JoinHostPort(host, port) + webhook.Path
+				c.WebhookSecret = secrets[0]
+			}
+		}
+		if tweak != nil {
+			tweak(c)
+		}
+	}
 }
