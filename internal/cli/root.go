@@ -89,6 +89,7 @@ over the file).`,
 		newVersionCmd(e),
 		newDLQCmd(e),
 		newSandboxCmd(e),
+		newReportCmd(e), newTrackCmd(e), newUntrackCmd(e),
 	)
 	return root
 }
