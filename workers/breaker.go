@@ -42,10 +42,9 @@ type breaker struct {
 	inARow  int
 	changeC chan struct{}
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	watcher jetstream.KeyWatcher
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newBreaker(w *Worker, kv jetstream.KeyValue) *breaker {
@@ -64,16 +63,22 @@ func (b *breaker) start(ctx context.Context) error {
 		b.cancel()
 		return err
 	}
-	b.watcher = wt
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		for e := range wt.Updates() {
-			if e == nil {
-				continue
+		for {
+			var e jetstream.KeyValueEntry
+			var ok bool
+			select {
+			case e, ok = <-wt.Updates():
+			case <-b.ctx.Done():
+				return
+			}
+			if !ok {
+				return
 			}
 			var st breakerState
-			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &st) == nil {
+			if e != nil && e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &st) == nil {
 				b.set(st)
 			}
 		}
@@ -81,11 +86,11 @@ func (b *breaker) start(ctx context.Context) error {
 	return nil
 }
 
+// stop ends the watcher and the prober. Cancelling the watch's context
+// unsubscribes it (in the NATS client); an explicit Stop would wait for the
+// server, up to the client's 5s API timeout, when the connection is lost.
 func (b *breaker) stop() {
 	b.cancel()
-	if b.watcher != nil {
-		_ = b.watcher.Stop()
-	}
 	b.wg.Wait()
 }
 

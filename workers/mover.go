@@ -155,7 +155,7 @@ func (m *Mover) loop(ctx context.Context) {
 			sleepCtx(ctx, 250*time.Millisecond)
 			continue
 		}
-		for msg := range batch.Messages() {
+		for msg := range messages(ctx, batch) {
 			m.move(msg)
 		}
 		cancel()

@@ -230,7 +230,7 @@ func (w *Worker) fetch(ctx context.Context, n int) int {
 		return 0
 	}
 	got := 0
-	for msg := range batch.Messages() {
+	for msg := range messages(ctx, batch) {
 		got++
 		w.inflight.Add(1)
 		go w.handle(msg, time.Now())
@@ -275,4 +275,24 @@ func (h *holdUntil) extend(t time.Time) {
 		h.t = t
 	}
 	h.mu.Unlock()
+}
+
+// messages yields the batch's messages until it ends or ctx does. A pull
+// whose connection is lost does not always see its context end (observed
+// with a reconnecting connection), so ctx is watched here too; a message the
+// server sends after that is redelivered after AckWait.
+func messages(ctx context.Context, batch jetstream.MessageBatch) func(yield func(jetstream.Msg) bool) {
+	return func(yield func(jetstream.Msg) bool) {
+		ch := batch.Messages()
+		for {
+			select {
+			case msg, ok := <-ch:
+				if !ok || !yield(msg) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
