@@ -100,7 +100,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	if _, err := streams.Apply(ctx, js, s.deps.Topology, log.With(logging.KeyComponent, "streams")); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	if s.api, err = startAPI(ctx, cfg, opts.Sandbox, log); err != nil {
+	if s.api, err = startAPI(ctx, &s.deps, opts.Sandbox); err != nil {
 		return nil, err
 	}
 	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
