@@ -39,6 +39,24 @@ type Config struct {
 	// Tick is how often the poller looks for properties due. Default
 	// Overdue/10, at least 10ms.
 	Tick time.Duration
+	// Yield is how long the poller waits past the end of a throttle (the
+	// shared budget spent for reads) before it polls again, so the
+	// mutations held by the same throttle take the new window first and
+	// polling never starves them. Default Tick.
+	Yield time.Duration
+	// ReadShare is the share of the shared API budget the poller may spend
+	// in each of its windows (ReadsPerMinute per Minute, ReadsPerHour per
+	// Hour): what remains is left to creations and milestone updates, so
+	// polling slows them by at most this share even when they would use the
+	// whole budget. Default 0.1. Each replica keeps its own count.
+	ReadShare float64
+	// BudgetPerHour and BudgetPerMinute are the shared budget's windows
+	// (--budget-per-hour, --budget-per-minute). Defaults 1000 and 100.
+	BudgetPerHour   int
+	BudgetPerMinute int
+	// BudgetHour is the budget's hour window; its minute is BudgetHour/60.
+	// Default 1h; benchmarks scale it.
+	BudgetHour time.Duration
 	// Now is the clock due dates are compared with. Default time.Now.
 	Now func() time.Time
 	// Logger receives the poller's logs. Default: discard.
@@ -59,6 +77,8 @@ type Poller struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	share shareCount
 }
 
 // New checks cfg and returns a Poller; Start starts it.
@@ -73,6 +93,20 @@ func New(cfg Config) (*Poller, error) {
 	setDur(&cfg.DueSoon, 15*time.Minute)
 	setDur(&cfg.Interval, 30*time.Minute)
 	setDur(&cfg.Tick, max(cfg.Overdue/10, 10*time.Millisecond))
+	setDur(&cfg.Yield, cfg.Tick)
+	setDur(&cfg.BudgetHour, time.Hour)
+	if cfg.ReadShare == 0 {
+		cfg.ReadShare = 0.1
+	}
+	if cfg.BudgetPerHour == 0 {
+		cfg.BudgetPerHour = 1000
+	}
+	if cfg.BudgetPerMinute == 0 {
+		cfg.BudgetPerMinute = 100
+	}
+	if cfg.ReadShare < 0 || cfg.ReadShare > 1 {
+		return nil, fmt.Errorf("poller: ReadShare must be in (0, 1], got %g", cfg.ReadShare)
+	}
 	if cfg.Overdue <= 0 || cfg.DueSoon < cfg.Overdue || cfg.Interval < cfg.DueSoon {
 		return nil, fmt.Errorf("poller: intervals must be positive and Overdue ≤ DueSoon ≤ Interval, got %s, %s, %s", cfg.Overdue, cfg.DueSoon, cfg.Interval)
 	}
@@ -149,7 +183,7 @@ func (p *Poller) loop(ctx context.Context) {
 		wait := p.cfg.Tick
 		if _, err := p.PollDue(ctx); err != nil && ctx.Err() == nil {
 			if w, ok := failure.WaitOf(err); ok && failure.KindOf(err) == failure.Throttled {
-				wait = max(wait, w)
+				wait = max(wait, w+p.cfg.Yield)
 				p.log.Debug("poller throttled by the API budget", "wait", w)
 			} else {
 				p.log.Warn("poll sweep failed", logging.KeyError, err)
@@ -193,6 +227,9 @@ func (p *Poller) PollDue(ctx context.Context) (int, error) {
 // interval.
 func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
 	tx := t.TransactionID
+	if err := p.share.take(p.cfg, 2, time.Now()); err != nil {
+		return err
+	}
 	prop, err := p.cfg.API.Property(ctx, tx)
 	var ms []openmoove.Milestone
 	if err == nil {
@@ -275,4 +312,42 @@ func (p *Poller) Interval(s *Snapshot, now time.Time) time.Duration {
 		}
 	}
 	return d
+}
+
+// ErrReadShare is wrapped by the Throttled error of a poll that would spend
+// more than the poller's share of the budget.
+var ErrReadShare = errors.New("poller: read share of the API budget spent")
+
+// shareCount counts the poller's reads in windows like the budget's.
+type shareCount struct {
+	mu                  sync.Mutex
+	hourStart, minStart time.Time
+	hour, min           int
+}
+
+func (s *shareCount) take(c Config, n int, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hourLen, minLen := c.BudgetHour, c.BudgetHour/60
+	if !now.Before(s.hourStart.Add(hourLen)) {
+		s.hourStart, s.hour = now, 0
+	}
+	if !now.Before(s.minStart.Add(minLen)) {
+		s.minStart, s.min = now, 0
+	}
+	maxHour := max(int(c.ReadShare*float64(c.BudgetPerHour)), n)
+	maxMin := max(int(c.ReadShare*float64(c.BudgetPerMinute)), n)
+	var wait time.Duration
+	if s.hour+n > maxHour {
+		wait = s.hourStart.Add(hourLen).Sub(now)
+	}
+	if s.min+n > maxMin {
+		wait = max(wait, s.minStart.Add(minLen).Sub(now))
+	}
+	if wait > 0 {
+		return failure.ThrottledError(ErrReadShare, wait)
+	}
+	s.hour += n
+	s.min += n
+	return nil
 }
