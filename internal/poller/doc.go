@@ -19,10 +19,13 @@
 // a milestone due within a day every 15, any other every 30 (--poll-overdue,
 // --poll-due-soon, --poll-interval). A poll costs two reads (the property
 // and its milestones) and its client takes them from the shared API budget
-// (package budget), where reads may only spend a window down to the reserve
-// kept for mutations: polling never starves creations and milestone
-// updates. When the budget is spent the poller waits for the window named in
-// the throttle.
+// (package budget). On top of the budget's own read reserve, the poller spends
+// at most its read share (Config.ReadShare, 10%) of each budget window, and
+// after a throttle it waits a little past the reset (Config.Yield) so the
+// mutations held by the same throttle go first: polling slows creations and
+// milestone updates by at most that share (BENCHMARKS.md, "Polling does not
+// starve creations"). At the default budget that is 100 reads, 50 polls, an
+// hour per replica.
 //
 // # What is announced
 //
