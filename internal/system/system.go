@@ -100,15 +100,16 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	if _, err := streams.Apply(ctx, js, s.deps.Topology, log.With(logging.KeyComponent, "streams")); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	if s.api, err = startAPI(ctx, &s.deps, opts.Sandbox); err != nil {
+	// Listen before the sandbox starts: it sends its webhooks to this address.
+	if err := s.listenHTTP(); err != nil {
+		return nil, err
+	}
+	if s.api, err = startAPI(ctx, &s.deps, s.webhookSandbox(opts.Sandbox)); err != nil {
 		return nil, err
 	}
 	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
 	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology)
 	s.routes()
-	if err := s.listenHTTP(); err != nil {
-		return nil, err
-	}
 	for _, r := range selected {
 		comps, err := r.New(&s.deps)
 		if err != nil {
@@ -248,7 +249,13 @@ func (s *System) stop(ctx context.Context) error {
 		}
 	}
 	if s.httpSrv != nil {
-		step("http", s.httpSrv.Shutdown(ctx))
+		err := s.httpSrv.Shutdown(ctx)
+		// Shutdown closes only listeners Serve took over; a start that failed
+		// before serving must still free its port.
+		if cerr := s.httpLn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+			err = errors.Join(err, cerr)
+		}
+		step("http", err)
 	}
 	var roleErrs []error
 	for i := len(s.comps) - 1; i >= 0; i-- {
