@@ -59,6 +59,7 @@ func ConnectExternal(o ExternalOptions) (*nats.Conn, error) {
 		opts = append(opts,
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { l.Warn("NATS disconnected", "error", err) }),
 			nats.ReconnectHandler(func(nc *nats.Conn) { l.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
+			asyncErrors(l),
 		)
 	}
 	nc, err := nats.Connect(o.URL, opts...)
@@ -67,4 +68,17 @@ func ConnectExternal(o ExternalOptions) (*nats.Conn, error) {
 		return nil, fmt.Errorf("broker: connect to NATS: %w; check --nats-url and that the server is running", err)
 	}
 	return nc, nil
+}
+
+// asyncErrors sends the client's asynchronous errors (a watcher's consumer
+// gone at shutdown, a slow consumer) to the log; without it nats.go writes
+// them to stderr.
+func asyncErrors(l *slog.Logger) nats.Option {
+	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		if sub != nil {
+			l.Warn("NATS asynchronous error", "subject", sub.Subject, "error", err)
+			return
+		}
+		l.Warn("NATS asynchronous error", "error", err)
+	})
 }

@@ -45,6 +45,7 @@ type ClusterOptions struct {
 // Embedded is a running in-process nats-server.
 type Embedded struct {
 	srv *server.Server
+	log *slog.Logger
 }
 
 // StartEmbedded starts a nats-server with JetStream and waits until it
@@ -99,7 +100,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("broker: embedded server not ready within %s; is %s already in use? (set --nats-listen to another address or off)", opts.ReadyTimeout, opts.Listen)
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, log: opts.Logger}, nil
 }
 
 // Server returns the underlying nats-server.
@@ -117,6 +118,9 @@ func (e *Embedded) ClientURL() string {
 // Connect opens an in-process connection to the embedded server.
 func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(e.srv), nats.MaxReconnects(-1)}, opts...)
+	if e.log != nil {
+		opts = append([]nats.Option{asyncErrors(e.log)}, opts...)
+	}
 	return nats.Connect("", opts...)
 }
 
