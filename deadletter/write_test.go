@@ -21,7 +21,7 @@ func TestFailedHeaders(t *testing.T) {
 	}
 	f := deadletter.Failed{
 		Subject: "openmoove.events.offer_accepted", Data: []byte(`{}`), Stream: "OPENMOOVE_EVENTS", Seq: 42,
-		Header: nats.Header{"Nats-Msg-Id": {"evt-1"}, "Nats-Expected-Stream": {"X"}, "Traceparent": {"00-abc"}},
+		Header:     nats.Header{"Nats-Msg-Id": {"evt-1"}, "Nats-Expected-Stream": {"X"}, "Traceparent": {"00-abc"}},
 		Deliveries: 9, Kind: deadletter.KindExhausted, Error: "line one\nline two", History: hist,
 		Worker: "milestones", FailedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
