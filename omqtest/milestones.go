@@ -14,7 +14,9 @@ import (
 // RequireMilestoneCompleted waits until the sandbox shows the milestone
 // name (case-insensitive, as the API's names are) of transaction tx
 // completed, and returns it. tx is the transaction UUID or the numeric
-// property id.
+// property id. The worker publishes its milestone_completed outcome just
+// after the update call: to assert on the outcome, wait for it with
+// RequireOutcome.
 //
 // On timeout it fails the test with every milestone the transaction has and
 // whether it is completed, the milestone_completed outcomes of the

@@ -83,6 +83,9 @@ func TestSameEventTwiceIsProcessedOnce(t *testing.T) {
 	require.True(t, again.Duplicate, "JetStream keeps one copy of an id inside the duplicate window")
 
 	omq.RequireMilestoneCompleted(t, tx, openmoove.MilestoneLegalPack)
+	// The outcome is published after the update call: wait for it.
+	out := omq.RequireOutcome(t, events.OutcomeMilestoneCompleted, nil)
+	require.Equal(t, ev.ID, out.EventID)
 	require.Len(t, omq.Outcomes(t, events.OutcomeMilestoneCompleted), 1)
 	patches := 0
 	for _, c := range omq.APICalls() {

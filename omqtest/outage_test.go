@@ -40,6 +40,8 @@ func TestOutageIsAbsorbed(t *testing.T) {
 	omq.SandboxFaults(t, omqtest.Faults{})
 	for _, tx := range txs {
 		omq.RequireMilestoneCompleted(t, tx, openmoove.MilestoneLegalPack)
+		// The outcome follows the update call; wait for it too.
+		omq.RequireOutcome(t, events.OutcomeMilestoneCompleted, func(o events.Outcome) bool { return o.TransactionID == tx })
 	}
 	omq.RequireNoDeadLetters(t)
 	require.Len(t, omq.Outcomes(t, events.OutcomeMilestoneCompleted), len(txs))
