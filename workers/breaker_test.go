@@ -47,11 +47,12 @@ func TestOutageIsAbsorbed(t *testing.T) {
 	require.True(t, w.breaker.isOpen(), "the breaker holds the consumer during the outage")
 	require.NoError(t, b.sb.SetFaults(sandbox.Faults{}))
 
-	eventually(t, 15*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(done) == n
-	}, "every message processed after the outage")
+	processed := func() int { mu.Lock(); defer mu.Unlock(); return len(done) }
+	if !waitFor(30*time.Second, func() bool { return processed() == n }) {
+		ci, _ := w.cons.Info(t.Context())
+		t.Fatalf("after the outage %d of %d messages processed; dead letters %d; breaker open %v; consumer %+v",
+			processed(), n, len(b.deadLetters(t)), w.breaker.isOpen(), ci)
+	}
 	require.Empty(t, b.deadLetters(t), "an outage dead-letters nothing")
 	mu.Lock()
 	for id, c := range done {

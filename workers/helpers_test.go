@@ -115,6 +115,18 @@ func history(t *testing.T, m *jetstream.RawStreamMsg) []deadletter.ErrorRecord {
 	return h
 }
 
+// waitFor polls cond until it holds (true) or within passes (false).
+func waitFor(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
