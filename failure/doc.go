@@ -17,6 +17,10 @@
 //   - Systemic: the whole integration is broken (401, an outage). The worker
 //     opens the breaker and pauses consumption for every replica.
 //
+// A fifth answer is not a failure at all: SnoozeError says "not yet, try
+// again after this wait" for a message waiting on something else; it spends
+// no attempt and never opens the breaker.
+//
 // An error that carries no kind is treated as Transient: retrying a message a
 // bounded number of times is safer than dropping it.
 //

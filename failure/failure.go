@@ -71,7 +71,10 @@ type Error struct {
 	// Wait is how long to wait before trying again; zero means "use the
 	// worker's backoff".
 	Wait time.Duration
-	Err  error
+	// Snooze marks a message that is waiting on something else, not
+	// failing: see SnoozeError.
+	Snooze bool
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -109,6 +112,37 @@ func wrap(k Kind, wait time.Duration, err error) error {
 		return nil
 	}
 	return &Error{Kind: k, Wait: wait, Err: err}
+}
+
+// SnoozeError says "not yet": the message cannot be done now because it is
+// waiting on something else (an event for a transaction whose creation may
+// still be queued), and should be tried again after wait. A snooze is not a
+// failure: it spends none of the message's failure budget and says nothing
+// about the API's health, so it never opens the breaker. Its kind is
+// Transient for code that reads only kinds. The code that snoozes must bound
+// how long it keeps doing so (a grace period), then fail for good. A nil
+// err stays nil.
+func SnoozeError(err error, wait time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: Transient, Wait: wait, Snooze: true, Err: err}
+}
+
+// SnoozeOf reports whether err's chain holds a snooze, and its wait.
+func SnoozeOf(err error) (time.Duration, bool) {
+	var e *Error
+	for err != nil {
+		if errors.As(err, &e) {
+			if e.Snooze {
+				return e.Wait, true
+			}
+			err = e.Err
+			continue
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // KindOf returns the kind of the outermost classified error in err's chain,

@@ -74,3 +74,22 @@ func TestKindStringRoundTrip(t *testing.T) {
 		t.Fatal("ParseKind accepted an unknown kind")
 	}
 }
+
+func TestSnooze(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("milestones: %w", failure.SnoozeError(errors.New("404"), 30*time.Second))
+	if d, ok := failure.SnoozeOf(err); !ok || d != 30*time.Second {
+		t.Fatalf("SnoozeOf = %v %v, want 30s true", d, ok)
+	}
+	if failure.KindOf(err) != failure.Transient {
+		t.Fatalf("a snooze reads as Transient to code that reads only kinds")
+	}
+	for _, notSnooze := range []error{errors.New("x"), failure.TransientError(errors.New("x")), failure.ThrottledError(errors.New("x"), time.Second)} {
+		if _, ok := failure.SnoozeOf(notSnooze); ok {
+			t.Fatalf("%v reported as a snooze", notSnooze)
+		}
+	}
+	if failure.SnoozeError(nil, time.Second) != nil {
+		t.Fatal("nil stays nil")
+	}
+}

@@ -71,6 +71,9 @@ func (w *Worker) run(m *Message, received, deadline time.Time) error {
 		if err == nil || failure.KindOf(err) != failure.Transient {
 			return err
 		}
+		if _, snoozed := failure.SnoozeOf(err); snoozed {
+			return err
+		}
 		if w.handlerCtx.Err() != nil {
 			return errShutdown
 		}
@@ -121,6 +124,20 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 	}
 	kind := failure.KindOf(err)
 	last := m.Deliveries >= uint64(w.cfg.MaxDeliver)
+	if wait, snoozed := failure.SnoozeOf(err); snoozed {
+		// Not yet, rather than failed: no failure is counted and the
+		// breaker hears nothing, since the API answered.
+		if last {
+			w.exhausted(m, err, log)
+			return
+		}
+		if wait <= 0 {
+			wait = w.cfg.RetryMin
+		}
+		w.nak(m, wait+jitter(wait/5), "snoozed", log)
+		log.Info("not yet; handed back", logging.KeyError, err, "wait", wait)
+		return
+	}
 	switch kind {
 	case failure.Permanent:
 		hist := w.failures.history(m)

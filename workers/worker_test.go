@@ -163,6 +163,35 @@ func TestThrottledIsNotCounted(t *testing.T) {
 	require.Empty(t, b.deadLetters(t))
 }
 
+// A snooze ("not yet") spends none of the message's failures and never
+// opens the breaker: more snoozes than MaxFailures and BreakerTransient
+// allow still end in success, with no pause.
+func TestSnoozeIsNeitherCountedNorABreakerSignal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var calls atomic.Int32
+	done := make(chan struct{})
+	cfg := b.fastConfig("snooze", func(_ context.Context, m *Message) error {
+		if calls.Add(1) <= 6 { // twice MaxFailures, three times BreakerTransient
+			return failure.SnoozeError(errors.New("transaction not created yet"), 10*time.Millisecond)
+		}
+		close(done)
+		return nil
+	})
+	cfg.BreakerTransient = 2
+	w := b.start(t, cfg)
+	b.publish(t, "snooze", 1)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("snoozed message never succeeded")
+	}
+	require.False(t, w.breaker.isOpen(), "a snooze is not a sign of an API outage")
+	require.EqualValues(t, 7, calls.Load(), "one call per delivery: a snooze is not retried in process")
+	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.EventsStream()) == 0 }, "acked")
+	require.Empty(t, b.deadLetters(t))
+}
+
 func TestStopFinishesTheMessageInTheHandler(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Config{})

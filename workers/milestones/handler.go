@@ -239,16 +239,19 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 	return e, target, h.cache.put(ctx, ev.TransactionID, e)
 }
 
-// refresh reads the milestones from the API and caches them. A 404 is
-// transient within the grace period counted from the message's publish
+// refresh reads the milestones from the API and caches them. A 404 is a
+// snooze (not yet, no attempt spent, no breaker) within the grace period counted from the message's publish
 // time (the transaction's creation may still be queued), then permanent.
 func (h *Handler) refresh(ctx context.Context, ev events.Event, m *workers.Message, old *entry) (*entry, error) {
 	ms, err := h.cfg.API.Milestones(ctx, ev.TransactionID)
 	if status(err) == http.StatusNotFound {
 		age := h.cfg.Now().Sub(m.Published)
 		if age < h.cfg.Grace {
-			return nil, failure.TransientError(fmt.Errorf("transaction %s not found (404) %s after the event was published; retrying for up to %s in case its creation is still queued (--transaction-grace): %w",
-				ev.TransactionID, age.Round(time.Second), h.cfg.Grace, err))
+			// Not a failure yet: the API answered, the transaction may simply
+			// not exist yet. Look again about ten times within the grace.
+			wait := min(max(h.cfg.Grace/10, 100*time.Millisecond), time.Minute, h.cfg.Grace-age)
+			return nil, failure.SnoozeError(fmt.Errorf("transaction %s not found (404) %s after the event was published; retrying for up to %s in case its creation is still queued (--transaction-grace): %w",
+				ev.TransactionID, age.Round(time.Second), h.cfg.Grace, err), wait)
 		}
 		return nil, failure.PermanentError(fmt.Errorf("transaction %s not found (404), still %s after the event was published (--transaction-grace %s): check the transaction id: %w",
 			ev.TransactionID, age.Round(time.Second), h.cfg.Grace, err))

@@ -112,10 +112,12 @@ func TestUnknownTransaction(t *testing.T) {
 	require.Contains(t, reason, "transaction 999999 not found (404)")
 	require.Contains(t, reason, "--transaction-grace")
 
-	// Within the grace: retried, and completed once the property exists.
-	g := setup(t, opts{cfg: func(c *config.Config) { c.TransactionGrace = time.Hour; c.MaxFailures = 9 }})
+	// Within the grace: looked at again (a snooze, which spends none of the
+	// message's failures: more looks than --max-failures allows), and
+	// completed once the property exists.
+	g := setup(t, opts{cfg: func(c *config.Config) { c.TransactionGrace = 5 * time.Second }})
 	g.event(t, events.Event{ID: "x-2", Type: events.TypeOfferAccepted, TransactionID: "1"})
-	require.Eventually(t, func() bool { return g.calls(http.MethodGet, "/properties/1/milestones/") >= 2 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return g.calls(http.MethodGet, "/properties/1/milestones/") > 3 }, 10*time.Second, 5*time.Millisecond)
 	tx := g.property(t, "standard")
 	p, _ := g.sb.Lookup(tx)
 	require.EqualValues(t, 1, p.ID, "the numeric id the event named")
