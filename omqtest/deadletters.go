@@ -79,9 +79,12 @@ func (s *System) describeDeadLetters(keep func(text string) bool) string {
 		}
 		return "the DLQ is empty"
 	}
-	what := "dead letters"
+	what := "dead letter"
 	if keep != nil {
-		what = "related dead letters"
+		what = "related dead letter"
+	}
+	if len(lines) > 1 {
+		what += "s"
 	}
 	return fmt.Sprintf("%d %s:\n%s", len(lines), what, strings.Join(limit(lines, 20), "\n"))
 }

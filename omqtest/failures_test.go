@@ -37,7 +37,7 @@ func TestFailuresSayWhatWasSeen(t *testing.T) {
 			`milestone "Offer Acceptance" of transaction ` + auction,          // what it waited for
 			`"Instruction": completed 2`, `"Auction Exchange": not completed`, // the milestones it has
 			"no milestone_completed outcomes",
-			"1 related dead letters", "crm-offer-7", "permanent", // the dead letter and its reason
+			"1 related dead letter:", "crm-offer-7", "permanent", // the dead letter and its reason
 		} {
 			require.Contains(t, msg, want)
 		}

@@ -38,7 +38,12 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{logLevel: slog.LevelDebug, wait: DefaultWait, startTimeout: DefaultStartTimeout}
+	return options{
+		logLevel: slog.LevelDebug, wait: DefaultWait, startTimeout: DefaultStartTimeout,
+		// omq run seeds demo properties for a newcomer; a test starts from
+		// an empty OpenMoove and seeds what it needs.
+		sandbox: func(c *sandbox.Config) { c.Seed = 0 },
+	}
 }
 
 // WithWorkers starts only the named workers, as omq run --only does
@@ -55,8 +60,8 @@ func WithWorkers(names ...string) Option {
 
 // WithSandbox adjusts the sandbox's configuration before it starts: scaled
 // rate limits (RateLimit, BurstLimit, RateWindow), Faults in force from the
-// start, Rejects, Seed. The sandbox's key is set already (System.APIKey):
-// keep it in Keys.
+// start, Rejects, Seed (default 0 here: the sandbox starts empty). The
+// sandbox's key is set already (System.APIKey): keep it in Keys.
 func WithSandbox(tweak func(*sandbox.Config)) Option {
 	return func(o *options) {
 		prev := o.sandbox
