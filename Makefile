@@ -25,7 +25,13 @@ lint: ## go vet and gofmt
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench: ## run the benchmarks and print their tables (see BENCHMARKS.md)
+# The nats CLI, for the `nats bench` row of the bench table (installed into
+# $(go env GOPATH)/bin when missing; only the Go module proxy is needed).
+NATSCLI_VERSION ?= v0.5.0
+
+bench: ## run the benchmarks and print their tables, about 5 minutes (see BENCHMARKS.md)
+	@command -v nats >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats" || $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
+	cd bench && $(GO) run .
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 clean: ## remove the binary and the local data dir
