@@ -84,8 +84,8 @@ func consumerConfig(name string, e *natsEnv, conc int) jetstream.ConsumerConfig 
 	}
 }
 
-// message turns a delivery into what the handler reads.
-func message_(msg jetstream.Msg) (*workers.Message, error) {
+// toMessage turns a delivery into what the handler reads.
+func toMessage(msg jetstream.Msg) (*workers.Message, error) {
 	md, err := msg.Metadata()
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func startRaw(ctx context.Context, e *natsEnv, api *openmoove.Client, conc int) 
 			for {
 				select {
 				case msg := <-work:
-					m, err := message_(msg)
+					m, err := toMessage(msg)
 					if err == nil {
 						err = h.Handle(hctx, m)
 					}

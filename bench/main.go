@@ -87,13 +87,13 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "omq bench: %d CPUs, %s, %s\n", runtime.NumCPU(), cpuModel(), runtime.Version())
 
 	// Sizes.
-	engineTx, latencyTx, latencyN, rate := 1000, 400, 1000, 200.0
+	engineTx, latencyN, rate := 1000, 1000, 200.0
 	creations, drainTx, drainLimit, drainWindow := 200, 400, 1000, 10*time.Second
 	bigBacklog, smallBacklog, memRun := 1_000_000, 1_000, 5*time.Second
 	pubN := 200_000
 	rounds := 5
 	if *quick {
-		engineTx, latencyTx, latencyN, creations = 100, 40, 200, 20
+		engineTx, latencyN, creations = 100, 200, 20
 		drainTx, drainLimit, drainWindow = 40, 100, 2*time.Second
 		bigBacklog, memRun, pubN = 20_000, 2*time.Second, 20_000
 		rounds = 1
@@ -153,7 +153,6 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			_ = latencyTx
 			t.add("3 latency", fmt.Sprintf("%s, publish → outcome, %d events at %.0f/s", eng.name, latencyN, rate),
 				fmt.Sprintf("p50 %s, p99 %s", p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond)), "")
 		}

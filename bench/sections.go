@@ -14,7 +14,6 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
@@ -294,4 +293,3 @@ func publishRun(ctx context.Context, e *natsEnv, n, inFlight int) (rate float64,
 	return rate, len(b), s.Purge(ctx)
 }
 
-var _ = config.Defaults
