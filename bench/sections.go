@@ -292,4 +292,3 @@ func publishRun(ctx context.Context, e *natsEnv, n, inFlight int) (rate float64,
 	}
 	return rate, len(b), s.Purge(ctx)
 }
-
