@@ -47,16 +47,25 @@ func defaultOptions() options {
 }
 
 // WithWorkers starts only the named workers, as omq run --only does
-// ("milestones", "properties"; omq run --help lists every role). Default:
-// every role. The HTTP ingest is always started.
+// ("milestones", "properties", "webhooks", "poller", "monitor"; omq run
+// --help lists every role). Default: every role. The plumbing roles of
+// alwaysRoles — the HTTP ingest and the dead-letter mover — are always
+// started.
 func WithWorkers(names ...string) Option {
 	return func(o *options) {
 		o.workers = append(o.workers, names...)
-		if !slices.Contains(o.workers, "ingest") && slices.ContainsFunc(system.Roles(), func(r system.Role) bool { return r.Name == "ingest" }) {
-			o.workers = append(o.workers, "ingest")
+		for _, r := range system.Roles() {
+			if slices.Contains(alwaysRoles, r.Name) && !slices.Contains(o.workers, r.Name) {
+				o.workers = append(o.workers, r.Name)
+			}
 		}
 	}
 }
+
+// alwaysRoles are started whatever WithWorkers names: a test that publishes
+// over HTTP, or that waits for a dead letter whose deliveries ran out,
+// needs them.
+var alwaysRoles = []string{"ingest", "deadletters"}
 
 // WithSandbox adjusts the sandbox's configuration before it starts: scaled
 // rate limits (RateLimit, BurstLimit, RateWindow), Faults in force from the
