@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -128,6 +129,23 @@ func TestMissingMilestoneIsDeadLetteredWithTheNamesItHas(t *testing.T) {
 
 	dl := omq.RequireDeadLetter(t, omqtest.DeadLetterFilter{Kinds: []string{"permanent"}, Error: openmoove.MilestoneOfferAcceptance})
 	require.Contains(t, dl.Error, openmoove.MilestoneAuctionExchange, "the reason lists the names the transaction has")
+}
+
+// An event for a transaction OpenMoove does not have is retried for the
+// transaction grace (its creation may still be queued; 3s in omqtest), then
+// dead-lettered with a reason that says what to check.
+func TestUnknownTransactionIsDeadLetteredAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	omq := omqtest.Start(t, omqtest.WithWorkers("milestones"))
+	published := time.Now()
+	_, err := omq.Publisher.Publish(t.Context(), events.Event{Type: events.TypeLegalPackCompleted, TransactionID: "no-such-transaction"})
+	require.NoError(t, err)
+
+	dl := omq.RequireDeadLetter(t, omqtest.DeadLetterFilter{Error: "no-such-transaction"})
+	require.Equal(t, "permanent", dl.Kind)
+	require.Contains(t, dl.Error, "--transaction-grace")
+	// FailedAt has whole seconds: allow for the truncation.
+	require.GreaterOrEqual(t, dl.FailedAt.Sub(published), 2*time.Second, "retried for the grace first")
 }
 
 // Systems that speak HTTP post to omq's ingest with the bearer token.
