@@ -49,8 +49,9 @@
 //
 // # Knobs
 //
-//   - SeedProperty(t, tweak): a property OpenMoove already has; returns its
-//     transaction id. PropertyRequest() is a valid creation to start from.
+//   - The sandbox starts empty. SeedProperty(t, tweak): a property OpenMoove
+//     already has; returns its transaction id. PropertyRequest() is a valid
+//     creation to start from.
 //   - SandboxFaults(t, Faults{Outage: true}) takes the API down (also
 //     latency, an error rate, a forced status); Faults{} brings it back.
 //   - AdvanceClock(d) moves the sandbox's clock (milestones fall due).
@@ -58,7 +59,8 @@
 //
 // # Options
 //
-//   - WithWorkers("milestones") starts only the named workers.
+//   - WithWorkers("milestones") starts only the named workers (and always
+//     the HTTP ingest and the dead-letter mover).
 //   - WithSandbox(func(*sandbox.Config)) scales the sandbox's rate limits,
 //     sets faults from the start, rejects, seeds.
 //   - WithConfig(func(*omqtest.Config)) changes any omq setting.
