@@ -59,7 +59,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	info := RequestInfo{Method: method, Path: path, Mutation: method != http.MethodGet}
 	if c.cfg.BeforeRequest != nil {
 		if err := c.cfg.BeforeRequest(ctx, info); err != nil {
-			return fmt.Errorf("openmoove: %s %s: %w", method, path, err)
+			return &notSentError{method: method, path: path, err: err}
 		}
 	}
 	req, err := c.newRequest(ctx, method, path, query, in)

@@ -375,9 +375,11 @@ func TestHooks(t *testing.T) {
 	_, err = b.client.CreateClient(t.Context(), standardRequest())
 	require.ErrorIs(t, err, refuse)
 	require.Equal(t, failure.Throttled, failure.KindOf(err))
-	require.Contains(t, err.Error(), "openmoove: POST /clients/: budget spent")
+	require.ErrorIs(t, err, openmoove.ErrNotSent, "a refused call says nothing reached the API")
+	require.Contains(t, err.Error(), "openmoove: POST /clients/: not sent: budget spent")
 	_, err = b.client.Property(t.Context(), "999")
 	require.Error(t, err)
+	require.NotErrorIs(t, err, openmoove.ErrNotSent, "a 404 was sent")
 
 	mu.Lock()
 	defer mu.Unlock()

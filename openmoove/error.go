@@ -23,6 +23,25 @@ const NonFieldErrors = "non_field_errors"
 // milestone worker in notify-only mode against such an API.
 var ErrUpdateUnsupported = errors.New("openmoove: the API has no milestone update endpoint")
 
+// ErrNotSent matches (errors.Is) the error of a call that Config.BeforeRequest
+// refused (omq's budget was spent): nothing reached the API, so a creation
+// certainly did not happen. The refusal's own error, and its failure kind,
+// stay in the chain.
+var ErrNotSent = errors.New("openmoove: request not sent")
+
+type notSentError struct {
+	method, path string
+	err          error
+}
+
+func (e *notSentError) Error() string {
+	return fmt.Sprintf("openmoove: %s %s: not sent: %v", e.method, e.path, e.err)
+}
+
+func (e *notSentError) Unwrap() error { return e.err }
+
+func (e *notSentError) Is(target error) bool { return target == ErrNotSent }
+
 // Error is every failure of a Client call: an HTTP answer that is not a
 // success, or a request that got no answer. Its Kind tells the worker loop
 // what to do (see package failure).

@@ -260,6 +260,13 @@ func (c *Creator) create(ctx context.Context, log *slog.Logger, e Entry, rev uin
 func (c *Creator) failed(ctx context.Context, log *slog.Logger, e Entry, rev uint64, err error) {
 	ctx = context.WithoutCancel(ctx)
 	switch status := openmoove.StatusOf(err); {
+	case errors.Is(err, openmoove.ErrNotSent):
+		// omq's budget refused the call: nothing reached the API, so the
+		// next attempt need not look for a property before creating.
+		e.NotCreated = true
+		if _, perr := c.ledger.put(ctx, e, rev); perr != nil {
+			log.Debug("could not mark the attempt as not sent", logging.KeyError, perr)
+		}
 	case status == http.StatusBadRequest:
 		// A definite refusal: nothing was created; the slots go back and a
 		// replay of a fixed body starts over.

@@ -210,6 +210,37 @@ func TestCreateAgainWhenTheCrashedAttemptCreatedNothing(t *testing.T) {
 	require.Len(t, b.sb.Properties(), 1)
 }
 
+// A creation refused by omq's own budget sent nothing, so its next attempt
+// creates at once without spending reads on looking for a property.
+func TestBudgetRefusalSkipsTheLookup(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var refuse atomic.Bool
+	refuse.Store(true)
+	api, err := openmoove.New(openmoove.Config{BaseURL: b.sb.URL(), APIKey: sandbox.DefaultAPIKey,
+		BeforeRequest: func(context.Context, openmoove.RequestInfo) error {
+			if refuse.Load() {
+				return failure.ThrottledError(errors.New("budget spent"), time.Second)
+			}
+			return nil
+		}})
+	require.NoError(t, err)
+	t.Cleanup(api.CloseIdleConnections)
+	c, err := properties.NewCreator(ctx, properties.Config{API: api, JS: b.js, Topology: b.top})
+	require.NoError(t, err)
+	m := b.message(t, creation(5, "crm-5"), 0)
+	err = c.Handle(ctx, m)
+	require.Equal(t, failure.Throttled, failure.KindOf(err))
+	refuse.Store(false)
+	m.Deliveries = 2
+	require.NoError(t, c.Handle(ctx, m))
+	require.Len(t, b.sb.Properties(), 1)
+	for _, r := range b.sb.Requests() {
+		require.NotEqual(t, http.MethodGet, r.Method, "no lookup after a refusal that sent nothing: %+v", r)
+	}
+}
+
 func TestAnotherMessageWaitsForTheLease(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
