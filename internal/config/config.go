@@ -152,6 +152,12 @@ type Config struct {
 	// "invited" before alert.invitation_pending, repeated at most once per
 	// that many days per invitation. Default 3.
 	InvitationPendingDays int
+	// PollReadShare is the fraction of each budget window (--budget-per-hour,
+	// --budget-per-minute) the poller may spend on its reads, counted per
+	// replica; the rest is left to creations and milestone updates, so
+	// polling slows them by at most this share. A number in (0, 1].
+	// Default 0.1: at the default budget, 100 reads (50 polls) an hour.
+	PollReadShare float64
 }
 
 // Defaults returns a Config with every default filled in.
@@ -201,6 +207,9 @@ func (c *Config) WithDefaults() *Config {
 	setDefaultDur(&c.AtRiskWithin, 48*time.Hour)
 	setDefaultDur(&c.AlertEvery, time.Hour)
 	setDefaultInt(&c.InvitationPendingDays, 3)
+	if c.PollReadShare == 0 {
+		c.PollReadShare = 0.1
+	}
 	return c
 }
 
@@ -280,6 +289,12 @@ func (c *Config) Validate() error {
 		func() error { return positiveDuration("poll-overdue", c.PollOverdue) },
 		func() error { return atLeast("poll-due-soon", c.PollDueSoon, "--poll-overdue", c.PollOverdue) },
 		func() error { return atLeast("poll-interval", c.PollInterval, "--poll-due-soon", c.PollDueSoon) },
+		func() error {
+			if !(c.PollReadShare > 0 && c.PollReadShare <= 1) { // also rejects NaN
+				return &FieldError{Flag: "poll-read-share", Value: strconv.FormatFloat(c.PollReadShare, 'g', -1, 64), Accept: "a fraction of the API budget greater than 0 and at most 1, such as 0.1"}
+			}
+			return nil
+		},
 		func() error { return positiveDuration("at-risk-within", c.AtRiskWithin) },
 		func() error { return positiveDuration("alert-every", c.AlertEvery) },
 		func() error { return intRange("invitation-pending-days", c.InvitationPendingDays, 1, 365) },

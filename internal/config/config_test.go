@@ -128,6 +128,9 @@ func TestValidationErrors(t *testing.T) {
 		{"bad yaml", nil, nil, "c.yaml", map[string]string{"c.yaml": "::: ["}, "config", "YAML"},
 		{"missing config file", nil, nil, "nope.yaml", nil, "config", "readable YAML"},
 		{"transaction grace", []string{"--transaction-grace", "-1m"}, nil, "", nil, "transaction-grace", "positive duration"},
+		{"poll read share zero", []string{"--poll-read-share", "0"}, nil, "", nil, "poll-read-share", `invalid --poll-read-share "0": want a fraction`},
+		{"poll read share above one", []string{"--poll-read-share", "1.5"}, nil, "", nil, "poll-read-share", "at most 1"},
+		{"poll read share not a number", nil, env{"OMQ_POLL_READ_SHARE": "ten percent"}, "", nil, "poll-read-share", "a number (the value came from OMQ_POLL_READ_SHARE)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +167,27 @@ func TestSettingsDocumented(t *testing.T) {
 	for _, s := range config.Settings() {
 		if s.Usage == "" || !strings.HasPrefix(s.Env, "OMQ_") {
 			t.Errorf("setting %q lacks usage or env name", s.Flag)
+		}
+	}
+}
+
+func TestPollReadShare(t *testing.T) {
+	t.Parallel()
+	if d := config.Defaults(); d.PollReadShare != 0.1 {
+		t.Fatalf("default = %g, want 0.1", d.PollReadShare)
+	}
+	for _, tt := range []struct {
+		args []string
+		env  env
+		want float64
+	}{
+		{[]string{"--poll-read-share", "1"}, nil, 1},
+		{nil, env{"OMQ_POLL_READ_SHARE": "0.25"}, 0.25},
+		{nil, nil, 0.1},
+	} {
+		c, err := load(t, tt.args, tt.env, nil, "")
+		if err != nil || c.PollReadShare != tt.want {
+			t.Errorf("%v %v: share = %g, err = %v; want %g", tt.args, tt.env, c.PollReadShare, err, tt.want)
 		}
 	}
 }

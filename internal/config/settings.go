@@ -85,6 +85,7 @@ var settings = []setting{
 	{"poll-overdue", GroupDomain, false, "poll interval of a tracked property with an overdue milestone", func(c *Config) any { return &c.PollOverdue }},
 	{"poll-due-soon", GroupDomain, false, "poll interval of a tracked property with a milestone due within a day", func(c *Config) any { return &c.PollDueSoon }},
 	{"poll-interval", GroupDomain, false, "poll interval of every other tracked property", func(c *Config) any { return &c.PollInterval }},
+	{"poll-read-share", GroupDomain, false, "fraction (0 < x ≤ 1) of each budget window the poller may spend on reads, per replica", func(c *Config) any { return &c.PollReadShare }},
 	{"at-risk-within", GroupDomain, false, "an open milestone due within this is at risk (report, alerts)", func(c *Config) any { return &c.AtRiskWithin }},
 	{"alert-every", GroupDomain, false, "how often the monitor checks the portfolio for overdue, at-risk and pending-invitation alerts", func(c *Config) any { return &c.AlertEvery }},
 	{"invitation-pending-days", GroupDomain, false, "days a professional may stay invited before alert.invitation_pending (repeated every that many days)", func(c *Config) any { return &c.InvitationPendingDays }},

@@ -20,8 +20,9 @@
 // --poll-due-soon, --poll-interval). A poll costs two reads (the property
 // and its milestones) and its client takes them from the shared API budget
 // (package budget). On top of the budget's own read reserve, the poller spends
-// at most its read share (Config.ReadShare, 10%) of each budget window, and
-// after a throttle it waits a little past the reset (Config.Yield) so the
+// at most its read share (--poll-read-share, default 0.1: 10%) of each
+// budget window, and after a throttle it waits a little past the reset
+// (Config.Yield, one tick; not a setting, see New for why) so the
 // mutations held by the same throttle go first: polling slows creations and
 // milestone updates by at most that share (BENCHMARKS.md, "Polling does not
 // starve creations"). At the default budget that is 100 reads, 50 polls, an

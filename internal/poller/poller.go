@@ -42,13 +42,15 @@ type Config struct {
 	// Yield is how long the poller waits past the end of a throttle (the
 	// shared budget spent for reads) before it polls again, so the
 	// mutations held by the same throttle take the new window first and
-	// polling never starves them. Default Tick.
+	// polling never starves them. Default Tick. Not an omq setting: see
+	// New for why its value is what it is.
 	Yield time.Duration
 	// ReadShare is the share of the shared API budget the poller may spend
 	// in each of its windows (ReadsPerMinute per Minute, ReadsPerHour per
 	// Hour): what remains is left to creations and milestone updates, so
 	// polling slows them by at most this share even when they would use the
-	// whole budget. Default 0.1. Each replica keeps its own count.
+	// whole budget. A number in (0, 1]; default 0.1 (--poll-read-share).
+	// Each replica keeps its own count.
 	ReadShare float64
 	// BudgetPerHour and BudgetPerMinute are the shared budget's windows
 	// (--budget-per-hour, --budget-per-minute). Defaults 1000 and 100.
@@ -93,6 +95,20 @@ func New(cfg Config) (*Poller, error) {
 	setDur(&cfg.DueSoon, 15*time.Minute)
 	setDur(&cfg.Interval, 30*time.Minute)
 	setDur(&cfg.Tick, max(cfg.Overdue/10, 10*time.Millisecond))
+	// Yield is not a setting because it guarantees nothing an operator
+	// could tune: what keeps polling from starving mutations is the read
+	// share (a hard cap per window) and the budget's read reserve (reads
+	// never take a window's last tokens). Yield only orders the instant
+	// after a reset, when the poller and the messages the same throttle
+	// held would wake together; it changes who goes first, not how much
+	// either spends. One Tick is enough and costs nothing: the worker
+	// runtime hands a throttled message back after the wait plus up to 20%
+	// jitter, so for the minute window (wait ≤ 1m) the held mutations are
+	// back within 12s, under the default Tick (Overdue/10 = 30s); and the
+	// poller only looks for due properties once a Tick anyway, so a poll
+	// is late by at most one sweep of an interval ten times longer. Being
+	// derived from Tick, it scales with the intervals in tests and
+	// benchmarks (which may set it directly).
 	setDur(&cfg.Yield, cfg.Tick)
 	setDur(&cfg.BudgetHour, time.Hour)
 	if cfg.ReadShare == 0 {
@@ -104,7 +120,7 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.BudgetPerMinute == 0 {
 		cfg.BudgetPerMinute = 100
 	}
-	if cfg.ReadShare < 0 || cfg.ReadShare > 1 {
+	if !(cfg.ReadShare > 0 && cfg.ReadShare <= 1) { // also rejects NaN
 		return nil, fmt.Errorf("poller: ReadShare must be in (0, 1], got %g", cfg.ReadShare)
 	}
 	if cfg.Overdue <= 0 || cfg.DueSoon < cfg.Overdue || cfg.Interval < cfg.DueSoon {

@@ -21,7 +21,7 @@ func FromSettings(ctx context.Context, c config.Config, js jetstream.JetStream, 
 		return nil, nil, err
 	}
 	p, err := New(Config{Store: store, API: api, JS: js, Topology: top, Overdue: c.PollOverdue, DueSoon: c.PollDueSoon,
-		Interval: c.PollInterval, BudgetPerHour: c.BudgetPerHour, BudgetPerMinute: c.BudgetPerMinute, Logger: log, Metrics: reg})
+		Interval: c.PollInterval, ReadShare: c.PollReadShare, BudgetPerHour: c.BudgetPerHour, BudgetPerMinute: c.BudgetPerMinute, Logger: log, Metrics: reg})
 	if err != nil {
 		return nil, nil, err
 	}
