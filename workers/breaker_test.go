@@ -105,6 +105,12 @@ func TestSystemicFailurePausesEveryReplica(t *testing.T) {
 	info, err := w1.cons.Info(t.Context())
 	require.NoError(t, err)
 	require.True(t, info.Paused, "the consumer is paused on the server")
+	// omq status reads the same shared state.
+	bs, err := Breakers(t.Context(), b.js, b.top)
+	require.NoError(t, err)
+	require.Len(t, bs, 1)
+	require.True(t, bs[0].Open && bs[0].Worker == "systemic", "%+v", bs)
+	require.Contains(t, bs[0].Reason, "401")
 	broken.Store(false)
 	eventually(t, 10*time.Second, func() bool { return handled.Load() == 3 }, "resumed after a good probe")
 	require.Empty(t, b.deadLetters(t))

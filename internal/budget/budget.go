@@ -300,3 +300,25 @@ func (b *Budget) write(ctx context.Context, s state, rev uint64) error {
 	}
 	return err
 }
+
+// Snapshot is the shared budget as every replica sees it now.
+type Snapshot struct {
+	HourLeft, MinuteLeft int
+	// StoppedUntil is when a 429's stop ends; zero when none is in force.
+	StoppedUntil time.Time
+}
+
+// Snapshot reads the budget without spending from it (omq status).
+func (b *Budget) Snapshot(ctx context.Context) (Snapshot, error) {
+	s, _, err := b.read(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	now := time.Now()
+	s.roll(now, b.limits)
+	snap := Snapshot{HourLeft: b.limits.PerHour - s.HourUsed, MinuteLeft: b.limits.PerMinute - s.MinUsed}
+	if now.Before(s.StopUntil) {
+		snap.StoppedUntil = s.StopUntil
+	}
+	return snap, nil
+}
