@@ -27,11 +27,7 @@ const auctionWithoutAuctioneer = `{"first_name":"Ada","last_name":"Byron","email
 
 func (b *bundle) commands(t *testing.T) uint64 {
 	t.Helper()
-	st, err := b.js.Stream(context.Background(), b.top.CommandsStream())
-	require.NoError(t, err)
-	info, err := st.Info(context.Background())
-	require.NoError(t, err)
-	return info.State.Msgs
+	return b.held(t, b.top.CommandsStream())
 }
 
 func TestPropertiesAccepted(t *testing.T) {

@@ -78,9 +78,16 @@ func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
 	return answer{code: resp.StatusCode, body: out, hdr: resp.Header}
 }
 
+// stored is how many events the events stream holds.
 func (b *bundle) stored(t *testing.T) uint64 {
 	t.Helper()
-	st, err := b.js.Stream(context.Background(), b.top.EventsStream())
+	return b.held(t, b.top.EventsStream())
+}
+
+// held is how many messages stream holds.
+func (b *bundle) held(t *testing.T, stream string) uint64 {
+	t.Helper()
+	st, err := b.js.Stream(context.Background(), stream)
 	require.NoError(t, err)
 	info, err := st.Info(context.Background())
 	require.NoError(t, err)
