@@ -30,9 +30,11 @@ type Config struct {
 	// Handler does the work. Required.
 	Handler Handler
 
-	// Concurrency is how many handlers run at once, and how many messages
-	// the worker holds at most (prefetch equals the free handler slots).
-	// Default 8.
+	// Concurrency is how many handlers run at once. The worker also pulls
+	// up to Concurrency messages ahead of its handlers (so at most twice
+	// Concurrency are delivered and unacknowledged); a message's handler
+	// deadline counts from when it may have arrived, so waiting for a slot
+	// never pushes it past AckWait. Default 8.
 	Concurrency int
 	// AckWait is how long the server waits for an ack before redelivering.
 	// The handler's context ends at 90% of it. Default 30s.

@@ -67,4 +67,7 @@
 // Stop stops fetching, lets the handlers in flight finish within its ctx and
 // acts on their results; a message whose handler has not finished when ctx
 // ends is left unacknowledged and redelivered after AckWait, never lost.
+// Messages pulled ahead but not yet started are handed back with a short
+// delay (one extra delivery each), as they are when a throttle or the
+// breaker stops the worker.
 package workers
