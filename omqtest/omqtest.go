@@ -86,7 +86,7 @@ func Start(t testing.TB, opts ...Option) *System {
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.startTimeout)
 	defer cancel()
-	sys, err := system.Start(ctx, system.Options{Config: cfg, Logger: logger, Only: o.workers, Sandbox: o.sandbox})
+	sys, err := system.Start(ctx, system.Options{Config: cfg, Logger: logger, Only: o.workers, Sandbox: o.sandbox, MemoryStreams: true})
 	if err != nil {
 		s.logs.dump(t)
 		t.Fatalf("omqtest: start omq: %v", err)

@@ -152,3 +152,21 @@ func TestApplyOnClusterWithReplicas(t *testing.T) {
 		t.Fatalf("replicas %d, want 3", r)
 	}
 }
+
+func TestMemoryTopology(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	top := streams.Topology{Prefix: "openmoove", Memory: true}
+	if _, err := streams.Apply(ctx(t), s.JS, top, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"OPENMOOVE_EVENTS", "KV_OPENMOOVE_LEDGER"} {
+		st, err := s.JS.Stream(ctx(t), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.CachedInfo().Config.Storage; got != jetstream.MemoryStorage {
+			t.Fatalf("%s storage %s, want memory", name, got)
+		}
+	}
+}

@@ -14,6 +14,10 @@ type Topology struct {
 	Prefix string
 	// Replicas of every stream and bucket. Default 1.
 	Replicas int
+	// Memory keeps every stream and bucket in memory instead of files: for
+	// tests (omqtest), where durability across restarts does not matter and
+	// start-up time does. Default false.
+	Memory bool
 	// DLQMaxBytes caps the dead-letter stream. It discards new messages at
 	// the cap rather than old ones, so nothing is trimmed silently; omq
 	// warns from 80%. Default 1 GiB.
@@ -90,6 +94,13 @@ func (t Topology) WorkStreams() []string {
 
 const day = 24 * time.Hour
 
+func (t Topology) storage() jetstream.StorageType {
+	if t.Memory {
+		return jetstream.MemoryStorage
+	}
+	return jetstream.FileStorage
+}
+
 // Streams returns the desired configuration of every stream.
 func (t Topology) Streams() []jetstream.StreamConfig {
 	p := t.Prefix
@@ -101,26 +112,26 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 		{
 			Name: t.EventsStream(), Description: "facts from upstream systems, consumed by the milestone worker",
 			Subjects: []string{p + ".events.>"}, Retention: jetstream.WorkQueuePolicy,
-			Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},
 		{
 			Name: t.CommandsStream(), Description: "queued property creations, consumed by the property worker",
 			Subjects: []string{p + ".commands.>"}, Retention: jetstream.WorkQueuePolicy,
-			Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},
 		{
 			// 30 min of dedupe covers OpenMoove's retries at 10 s, 100 s and 1000 s.
 			Name: t.WebhooksStream(), Description: "verified webhooks from OpenMoove",
 			Subjects: []string{p + ".webhooks.>"}, Retention: jetstream.LimitsPolicy, MaxAge: 7 * day,
-			Duplicates: 30 * time.Minute, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: 30 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},
 		{
 			Name: t.OutcomesStream(), Description: "what the workers did, for CRMs and alerting",
 			Subjects: []string{p + ".outcomes.>"}, Retention: jetstream.LimitsPolicy, MaxAge: 30 * day,
-			Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},
 		{
@@ -130,7 +141,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			// and the Term, and the advisory mover racing the worker.
 			Name: t.DLQStream(), Description: "dead letters, kept for operators to inspect and replay",
 			Subjects: []string{p + ".dlq.>"}, Retention: jetstream.LimitsPolicy, MaxAge: 30 * day,
-			Duplicates: time.Hour, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: time.Hour, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: t.DLQMaxBytes, Discard: jetstream.DiscardNew,
 		},
 		{
@@ -138,7 +149,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			// the mover, which is the backstop of the dead-letter path.
 			Name: t.AdvisoriesStream(), Description: "MAX_DELIVERIES advisories of omq's consumers, for the dead-letter mover",
 			Subjects: advisories, Retention: jetstream.WorkQueuePolicy, MaxAge: 30 * day,
-			Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage, Replicas: t.Replicas,
+			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},
 	}
@@ -148,7 +159,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 func (t Topology) Buckets() []jetstream.KeyValueConfig {
 	kv := func(name, desc string, ttl time.Duration, history uint8) jetstream.KeyValueConfig {
 		return jetstream.KeyValueConfig{Bucket: name, Description: desc, TTL: ttl, History: history,
-			Storage: jetstream.FileStorage, Replicas: t.Replicas}
+			Storage: t.storage(), Replicas: t.Replicas}
 	}
 	return []jetstream.KeyValueConfig{
 		kv(t.BudgetBucket(), "shared OpenMoove API budget of every replica", 0, 1),

@@ -31,6 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Only names the roles to start; empty starts every role.
 	Only []string
+	// MemoryStreams keeps streams and buckets in memory (omqtest): faster to
+	// start, gone with the process.
+	MemoryStreams bool
 	// Sandbox, if set, adjusts the in-process sandbox's configuration
 	// before it starts (tests scale its rate limits or seed it).
 	Sandbox func(*sandbox.Config)
@@ -75,7 +78,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	s.deps = Deps{
 		Config:   cfg,
 		Logger:   log,
-		Topology: streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults(),
+		Topology: streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes, Memory: opts.MemoryStreams}.WithDefaults(),
 		Metrics:  prometheus.NewRegistry(),
 		Mux:      http.NewServeMux(),
 	}
