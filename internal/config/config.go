@@ -382,6 +382,9 @@ func (c Config) String() string {
 	return b.String()
 }
 
+// GoString keeps %#v as safe as %v: secrets redacted.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
 func nonEmpty(flag, v, accept string) error {
 	if strings.TrimSpace(v) == "" {
 		return &FieldError{Flag: flag, Value: v, Accept: accept}

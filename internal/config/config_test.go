@@ -93,7 +93,7 @@ func TestSecretFromFileAndRedaction(t *testing.T) {
 	if c.OpenMooveAPIKey != "om_secret_value" {
 		t.Fatalf("key = %q, want the file's content without the newline", c.OpenMooveAPIKey)
 	}
-	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c.LogValue())} {
+	for _, s := range []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", c.LogValue())} {
 		if strings.Contains(s, "om_secret_value") {
 			t.Fatalf("secret leaked: %s", s)
 		}
