@@ -1,0 +1,341 @@
+package system_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/internal/cli"
+	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/system"
+	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/openmoove/sandbox"
+)
+
+// Distinctive values of every secret omq holds; none may appear in anything
+// omq writes or answers.
+const (
+	canaryAPIKey   = "om_SECRET_canary_1"
+	canaryIngest   = "ingest_SECRET_canary_2"
+	canaryWebhook  = "whsec_SECRET_canary_3"
+	canaryWebhook2 = "whsec_SECRET_canary_4"
+	canaryNATSPass = "nats_SECRET_canary_5"
+	canaryWrong    = "SECRET_canary_wrong_6" // a wrong secret a caller sends
+)
+
+var canaries = []string{canaryAPIKey, canaryIngest, canaryWebhook, canaryWebhook2, canaryNATSPass, canaryWrong, "SECRET_canary"}
+
+// lockedBuffer is a log sink shared by goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// leakCheck collects every text omq produced and reports any canary in it.
+type leakCheck struct {
+	t     *testing.T
+	texts map[string]string
+}
+
+func (c *leakCheck) add(where, text string) { c.texts[where] += text + "\n" }
+
+func (c *leakCheck) verify() {
+	c.t.Helper()
+	for where, text := range c.texts {
+		for _, canary := range canaries {
+			if i := strings.Index(text, canary); i >= 0 {
+				lo, hi := max(0, i-200), min(len(text), i+len(canary)+100)
+				c.t.Errorf("%s holds the secret %q: …%s…", where, canary, text[lo:hi])
+			}
+		}
+	}
+}
+
+// startAuthNATS starts a JetStream server that wants a user and password.
+func startAuthNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Username: "omq", Password: canaryNATSPass, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
+}
+
+// TestSecretsNeverLeak runs a whole omq with a distinctive value for every
+// secret, drives every path that could echo one (startup, API 401s, ingest
+// with a wrong and a right token, webhooks with a wrong signature, dead
+// letters, the operator commands, /metrics, failed starts) and checks that no
+// secret appears in the logs, the HTTP answers, the streams and buckets, the
+// command output or the errors.
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	check := &leakCheck{t: t, texts: map[string]string{}}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	sbLogs := &lockedBuffer{}
+	sb, err := sandbox.New(sandbox.Config{Keys: map[string]string{canaryAPIKey: "partner"}, Seed: 1,
+		Logger: slog.New(slog.NewJSONHandler(sbLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close(context.Background()) })
+	natsURL := startAuthNATS(t)
+
+	cfg := testConfig(t)
+	cfg.NATSURL, cfg.NATSUser, cfg.NATSPassword = natsURL, "omq", canaryNATSPass
+	cfg.OpenMooveURL, cfg.OpenMooveAPIKey = sb.URL(), canaryAPIKey
+	cfg.IngestToken = canaryIngest
+	cfg.WebhookSecrets = []string{canaryWebhook, canaryWebhook2}
+	cfg.LogLevel = "debug"
+	cfg.RetryMin, cfg.RetryMax = 50*time.Millisecond, 200*time.Millisecond
+
+	// The settings as they can be printed or logged.
+	check.add("config %v", fmt.Sprintf("%v", cfg))
+	check.add("config %+v", fmt.Sprintf("%+v", cfg))
+	check.add("config %#v", fmt.Sprintf("%#v", cfg))
+	check.add("config %s", cfg.String())
+	apiCfg := openmoove.Config{BaseURL: sb.URL(), APIKey: canaryAPIKey}
+	check.add("openmoove.Config", fmt.Sprintf("%v %+v %#v %s", apiCfg, apiCfg, apiCfg, apiCfg))
+	sbCfg := sandbox.Config{Keys: map[string]string{canaryAPIKey: "p"}, WebhookURL: "http://127.0.0.1:1/", WebhookSecret: canaryWebhook}
+	check.add("sandbox.Config", fmt.Sprintf("%v %+v %#v", sbCfg, sbCfg, sbCfg))
+	log.Debug("settings", "config", cfg, "api", apiCfg, "sandbox", sbCfg)
+
+	s, err := system.Start(ctx, system.Options{Config: cfg, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, s) })
+	base := "http://" + s.HTTPAddr()
+	top := s.Deps().Topology
+	tx := sb.SeededIDs()[0]
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	send := func(name, method, path, body string, header map[string]string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			check.add("HTTP error "+name, err.Error())
+			return 0
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var h bytes.Buffer
+		_ = resp.Header.Write(&h)
+		check.add("HTTP answer "+name, h.String()+string(b))
+		return resp.StatusCode
+	}
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	event := `{"type":"legal_pack_completed","transaction_id":"` + tx + `"}`
+	property := `{"first_name":"Ann","last_name":"Lee","email":"ann@example.com","phone_number":"07700900123","property_address":"1 High St","property_postcode":"SW1A 1AA","estate_agent_email":"agent@example.com","sale_method":"private_treaty","products":["moove-ready-pack"]}`
+
+	// Ingest: wrong, missing and malformed tokens, then the right one.
+	for _, h := range []map[string]string{bearer(canaryWrong), nil, {"Authorization": canaryIngest}, bearer(canaryIngest + "x")} {
+		if code := send("events wrong token", http.MethodPost, "/v1/events", event, h); code != http.StatusUnauthorized {
+			t.Errorf("events with a wrong token: %d, want 401", code)
+		}
+	}
+	if code := send("events", http.MethodPost, "/v1/events", event, bearer(canaryIngest)); code != http.StatusAccepted {
+		t.Fatalf("events with the token: %d, want 202", code)
+	}
+	if code := send("bad event", http.MethodPost, "/v1/events", `{"type":"unterminated`, bearer(canaryIngest)); code != http.StatusBadRequest {
+		t.Errorf("bad event: %d, want 400", code)
+	}
+	// Wait for the milestone to be completed with the key.
+	waitFor(t, ctx, "the milestone worker's API call", func() bool {
+		for _, r := range sb.Requests() {
+			if r.Method == http.MethodPatch || r.Method == http.MethodPost {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Webhooks: no, malformed and wrong signatures; a signed unusable body.
+	wh := `{"event":"property.updated","timestamp":"2024-01-01T00:00:00Z","data":{"property_id":1}}`
+	for _, sig := range []string{"", "sha256=" + canaryWrong, webhook.Sign(canaryWrong, []byte(wh)), "sha256=" + canaryWebhook} {
+		if code := send("webhook bad signature", http.MethodPost, webhook.Path, wh, map[string]string{webhook.SignatureHeader: sig}); code != http.StatusUnauthorized {
+			t.Errorf("webhook with signature %q: %d, want 401", sig, code)
+		}
+	}
+	bad := `{"event":"property.created","data":"not an object"}`
+	send("webhook signed", http.MethodPost, webhook.Path, bad, map[string]string{webhook.SignatureHeader: webhook.Sign(canaryWebhook2, []byte(bad))})
+
+	// Raw messages no worker can use: each is dead-lettered.
+	nc, err := nats.Connect(natsURL, nats.UserInfo("omq", canaryNATSPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{top.EventSubject("offer_accepted"), top.CreatePropertySubject(), top.WebhookSubject("property.created")} {
+		if _, err := js.Publish(ctx, subj, []byte("not json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, "three dead letters", func() bool { return streamMsgs(ctx, js, top.DLQStream()) >= 3 })
+
+	// The API refuses the key: every worker meets a 401.
+	if err := sb.SetFaults(sandbox.Faults{ForceStatus: http.StatusUnauthorized}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(sb.Requests())
+	send("events 401", http.MethodPost, "/v1/events", `{"type":"offer_accepted","transaction_id":"`+tx+`"}`, bearer(canaryIngest))
+	send("properties 401", http.MethodPost, "/v1/properties", property, bearer(canaryIngest))
+	waitFor(t, ctx, "a 401 logged", func() bool {
+		return len(sb.Requests()) > before && strings.Contains(logs.String(), "401 Unauthorized")
+	})
+
+	// What an operator reads.
+	send("metrics", http.MethodGet, "/metrics", "", nil)
+	send("readyz", http.MethodGet, "/readyz", "", nil)
+	send("healthz", http.MethodGet, "/healthz", "", nil)
+	env := func(k string) (string, bool) {
+		if k == "OMQ_NATS_PASSWORD" {
+			return canaryNATSPass, true
+		}
+		return "", false
+	}
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"dlq", "list"}, {"dlq", "show", "1"}, {"dlq", "stats"}} {
+		var out, errOut bytes.Buffer
+		code := cli.Main(ctx, append(args, "--nats-url", natsURL, "--nats-user", "omq"), &cli.Env{Stdin: bytes.NewReader(nil), Stdout: &out, Stderr: &errOut, LookupEnv: env})
+		check.add(fmt.Sprintf("omq %s (exit %d)", strings.Join(args, " "), code), out.String()+errOut.String())
+		if code != 0 {
+			t.Errorf("omq %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
+		}
+	}
+	// A command with the wrong password says so without echoing it.
+	var errOut bytes.Buffer
+	if code := cli.Main(ctx, []string{"status", "--nats-url", natsURL, "--nats-user", "omq", "--nats-password", canaryWrong}, &cli.Env{Stdin: bytes.NewReader(nil), Stdout: &errOut, Stderr: &errOut, LookupEnv: func(string) (string, bool) { return "", false }}); code == 0 {
+		t.Error("omq status with a wrong password succeeded")
+	}
+	check.add("omq status wrong password", errOut.String())
+
+	// Every stream and bucket: dead letters (headers and bodies), failure
+	// history, outcomes, ledger.
+	for name := range js.StreamNames(ctx).Name() {
+		check.add("stream "+name, dumpStream(ctx, t, js, name))
+	}
+	if !strings.Contains(check.texts["stream "+top.DLQStream()], "Omq-") {
+		t.Errorf("the dead letters carry no Omq-* headers: %s", check.texts["stream "+top.DLQStream()])
+	}
+
+	// Starts that fail: wrong NATS password (as a field and in the URL), and
+	// each error.
+	for _, c := range []func(*config.Config){
+		func(c *config.Config) { c.NATSPassword = canaryWrong },
+		func(c *config.Config) {
+			c.NATSUser, c.NATSPassword = "", ""
+			c.NATSURL = strings.Replace(natsURL, "nats://", "nats://omq:"+canaryWrong+"@", 1)
+		},
+		func(c *config.Config) { c.OpenMooveAPIKey = canaryAPIKey + " " + canaryWrong },
+	} {
+		bad := cfg
+		bad.DataDir = t.TempDir()
+		c(&bad)
+		startCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := system.Start(startCtx, system.Options{Config: bad, Logger: log})
+		cancel()
+		if err == nil {
+			t.Fatal("a start with a bad secret succeeded")
+		}
+		check.add("failed start", err.Error())
+	}
+
+	stop(t, s)
+	check.add("omq logs", logs.String())
+	check.add("sandbox logs", sbLogs.String())
+	check.verify()
+	if !strings.Contains(logs.String(), `"level":"DEBUG"`) {
+		t.Error("no debug lines logged: the test did not see the debug paths")
+	}
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) uint64 {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.Msgs
+}
+
+// dumpStream returns every message of a stream: subject, headers and body.
+func dumpStream(ctx context.Context, t *testing.T, js jetstream.JetStream, name string) string {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		fmt.Fprintf(&b, "%s %v %s\n", m.Subject, m.Header, m.Data)
+	}
+	return b.String()
+}
