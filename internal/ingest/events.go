@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/openmoove/omq/events"
@@ -15,6 +16,9 @@ func init() { addEndpoint("POST /v1/events", "events", decodeEvents) }
 // are keyed "[i].field".
 func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
 	raws, single, bad := splitBody(body)
+	if bad == nil {
+		bad = checkKey(key, single, len(raws))
+	}
 	if bad != nil {
 		return nil, bad
 	}
@@ -81,4 +85,27 @@ func splitBody(body []byte) (raws []json.RawMessage, single bool, bad *BadReques
 		return nil, false, &BadRequest{Message: "empty array: send at least one item", Fields: FieldErrors{"body": {"must hold at least one item"}}}
 	}
 	return raws, false, nil
+}
+
+// checkKey refuses an Idempotency-Key that cannot make the ids of n items:
+// each id (the key, or key:index for an array) becomes a Nats-Msg-Id and
+// the id of an event that has none, so it must be a valid event id.
+func checkKey(key string, single bool, n int) *BadRequest {
+	if key == "" {
+		return nil
+	}
+	id := key
+	if !single {
+		id = fmt.Sprintf("%s:%d", key, n-1)
+	}
+	e := events.Event{ID: id}
+	var ve *events.ValidationError
+	if !errors.As(e.Validate(), &ve) || len(ve.Fields["id"]) == 0 {
+		return nil
+	}
+	msg := ve.Fields["id"][0]
+	if !single {
+		msg += `, with ":<index>" added for each item of the array`
+	}
+	return &BadRequest{Message: "invalid Idempotency-Key header: nothing was published", Fields: FieldErrors{"Idempotency-Key": {msg}}}
 }

@@ -17,6 +17,9 @@ func init() { addEndpoint("POST /v1/properties", "properties", decodeProperties)
 // the Nats-Msg-Id; Idempotency-Key supplies it when the body has none.
 func decodeProperties(s *Server, body []byte, key string) ([]Message, error) {
 	raws, single, bad := splitBody(body)
+	if bad == nil {
+		bad = checkKey(key, single, len(raws))
+	}
 	if bad != nil {
 		return nil, bad
 	}
