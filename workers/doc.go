@@ -69,5 +69,6 @@
 // ends is left unacknowledged and redelivered after AckWait, never lost.
 // Messages pulled ahead but not yet started are handed back with a short
 // delay (one extra delivery each), as they are when a throttle or the
-// breaker stops the worker.
+// breaker stops the worker; one on its last delivery is run instead, since
+// the server would give up on it.
 package workers

@@ -200,12 +200,12 @@ func (w *Worker) consume(ctx context.Context) {
 	done := make(chan struct{}) // closed when consume returns
 	watched := make(chan struct{})
 	go func() { defer close(watched); w.watch(ctx, it, halt, done) }()
+	asked := newAskRing(w.cfg.Concurrency)
 	defer func() {
 		close(done)
 		<-watched
-		w.handBackBuffered(it)
+		w.handBackBuffered(it, asked)
 	}()
-	asked := newAskRing(w.cfg.Concurrency)
 	for {
 		select {
 		case w.slots <- struct{}{}:
@@ -230,7 +230,7 @@ func (w *Worker) consume(ctx context.Context) {
 		if ctx.Err() != nil || !w.ready() {
 			// Delivered as fetching had to stop, before watch noticed.
 			<-w.slots
-			w.handBack(msg)
+			w.handBack(msg, received)
 			return
 		}
 		w.inflight.Add(1)
@@ -297,8 +297,9 @@ func (w *Worker) ready() bool {
 }
 
 // handBackBuffered hands back what a drained iterator still holds: messages
-// delivered but never started (at most Concurrency).
-func (w *Worker) handBackBuffered(it jetstream.MessagesContext) {
+// delivered but never started (at most Concurrency). asked bounds when each
+// was delivered, as in consume.
+func (w *Worker) handBackBuffered(it jetstream.MessagesContext, asked *askRing) {
 	it.Drain()
 	for {
 		// Bounded: the iterator's channel is not closed when the connection
@@ -307,14 +308,26 @@ func (w *Worker) handBackBuffered(it jetstream.MessagesContext) {
 		if err != nil {
 			return
 		}
-		w.handBack(msg)
+		w.handBack(msg, asked.ask(time.Now()))
 	}
 }
 
 // handBack returns a message that was delivered but never started, without
 // counting a failure: past the hold or the pause if one is in force, else
-// (Stop) shortly, for another replica or the next start.
-func (w *Worker) handBack(msg jetstream.Msg) {
+// (Stop) shortly, for another replica or the next start. A message on its
+// last delivery is not handed back (the server would give up on it, and the
+// mover dead-letter it as exhausted without its handler ever running): as
+// in handle, it gets its attempt, in a handler of its own once a slot is
+// free. received bounds when it was delivered, for its deadline.
+func (w *Worker) handBack(msg jetstream.Msg, received time.Time) {
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered >= uint64(w.cfg.MaxDeliver) {
+		w.inflight.Add(1) // before loopDone closes, so Stop waits for it
+		go func() {
+			w.slots <- struct{}{}
+			w.handle(msg, received)
+		}()
+		return
+	}
 	until := w.hold.get()
 	if u, open := w.breaker.openUntil(); open && u.After(until) {
 		until = u
