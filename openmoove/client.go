@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	pathpkg "path"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,12 @@ func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())
 // decoded answer.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	info := RequestInfo{Method: method, Path: path, Mutation: method != http.MethodGet}
+	if pathpkg.Clean(path) != strings.TrimSuffix(path, "/") {
+		// An id of "", "." or ".." would move the request to another
+		// endpoint once the URL is cleaned: refuse it unsent.
+		return &Error{Method: method, Path: path, Kind: failure.Permanent,
+			Detail: `refused unsent: an id in the path is empty, "." or ".."`}
+	}
 	if c.cfg.BeforeRequest != nil {
 		if err := c.cfg.BeforeRequest(ctx, info); err != nil {
 			return &notSentError{method: method, path: path, err: err}
