@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -38,6 +39,11 @@ type MoverConfig struct {
 	// WarnAt is the DLQ fill ratio (bytes / MaxBytes) from which a warning
 	// is logged at every check. Default 0.8.
 	WarnAt float64
+	// RetryMin and RetryMax bound the wait before the mover tries an
+	// advisory again (the DLQ full, a stream unavailable): RetryMin doubling
+	// per try up to RetryMax. Defaults 5s and 5m.
+	RetryMin time.Duration
+	RetryMax time.Duration
 	// Logger receives the mover's logs. Default: discard.
 	Logger *slog.Logger
 	// Metrics, if set, receives omq_dlq_bytes, omq_dlq_max_bytes,
@@ -55,6 +61,12 @@ func (c MoverConfig) WithDefaults() MoverConfig {
 	}
 	if c.WarnAt == 0 {
 		c.WarnAt = 0.8
+	}
+	if c.RetryMin == 0 {
+		c.RetryMin = 5 * time.Second
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 5 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -88,6 +100,9 @@ func NewMover(js jetstream.JetStream, cfg MoverConfig) (*Mover, error) {
 	if cfg.CheckEvery < 0 || cfg.WarnAt <= 0 || cfg.WarnAt > 1 {
 		return nil, fmt.Errorf("%w: CheckEvery must be positive and WarnAt in (0, 1], got %s and %g", ErrInvalidConfig, cfg.CheckEvery, cfg.WarnAt)
 	}
+	if cfg.RetryMin <= 0 || cfg.RetryMax < cfg.RetryMin {
+		return nil, fmt.Errorf("%w: RetryMin must be positive and RetryMax at least RetryMin, got %s and %s", ErrInvalidConfig, cfg.RetryMin, cfg.RetryMax)
+	}
 	return &Mover{js: js, cfg: cfg, log: cfg.Logger.With(logging.KeyComponent, MoverName),
 		moved: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "omq_deadletter_moved_total", Help: "Messages the advisory mover moved into the DLQ.",
@@ -104,9 +119,19 @@ func (m *Mover) Start(ctx context.Context) error {
 	if m.failures, err = m.js.KeyValue(ctx, top.FailuresBucket()); err != nil {
 		return fmt.Errorf("workers: mover: open bucket %s (run omq streams apply): %w", top.FailuresBucket(), err)
 	}
+	// An advisory the mover gives up on strands its message: the server
+	// will not deliver it again, and nothing else moves it. So the mover
+	// retries (a full DLQ can last until an operator makes room) for as long
+	// as the stream keeps the advisory, and MaxDeliver, still set, is sized
+	// for that at RetryMax.
+	keep := 30 * 24 * time.Hour
+	if as, err := m.js.Stream(ctx, top.AdvisoriesStream()); err == nil && as.CachedInfo().Config.MaxAge > 0 {
+		keep = as.CachedInfo().Config.MaxAge
+	}
+	maxDeliver := int(min(int64(keep/m.cfg.RetryMax)+64, math.MaxInt32))
 	m.cons, err = m.js.CreateOrUpdateConsumer(ctx, top.AdvisoriesStream(), jetstream.ConsumerConfig{
 		Durable: MoverName, Description: "moves messages whose deliveries ran out into the DLQ",
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: 100,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: maxDeliver,
 	})
 	if err != nil {
 		return fmt.Errorf("workers: mover: consumer on %s: %w", top.AdvisoriesStream(), err)
@@ -226,8 +251,15 @@ func (m *Mover) move(msg jetstream.Msg) {
 }
 
 func (m *Mover) retry(msg jetstream.Msg, log *slog.Logger, err error) {
-	log.Warn("could not move the message yet; retrying", logging.KeyError, err)
-	_ = msg.NakWithDelay(5 * time.Second)
+	d := m.cfg.RetryMin
+	if md, merr := msg.Metadata(); merr == nil {
+		for i := uint64(1); i < md.NumDelivered && d < m.cfg.RetryMax; i++ {
+			d *= 2
+		}
+	}
+	d = min(d, m.cfg.RetryMax)
+	log.Warn("could not move the message yet; retrying", logging.KeyError, err, "in", d)
+	_ = msg.NakWithDelay(d)
 }
 
 // watchFill warns, at every check, while the DLQ is fuller than WarnAt.

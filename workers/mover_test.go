@@ -3,6 +3,7 @@ package workers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -113,4 +114,47 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// While the DLQ is full (it discards new letters) the mover keeps the
+// advisory and retries, for as long as the advisory is kept, not for a
+// hundred tries: a message the server gave up on has no other way out of
+// its stream. Once an operator makes room, the message is moved.
+func TestMoverOutlastsAFullDLQ(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	st, err := b.js.Stream(t.Context(), b.top.DLQStream())
+	require.NoError(t, err)
+	sc := st.CachedInfo().Config
+	sc.MaxBytes = 4096
+	_, err = b.js.UpdateStream(t.Context(), sc)
+	require.NoError(t, err)
+	for {
+		if _, err := b.js.Publish(t.Context(), b.top.DLQSubject("openmoove.events.x"), bytes.Repeat([]byte{'x'}, 400)); err != nil {
+			break // full
+		}
+	}
+	// A message its consumer gave up on, and the server's advisory for it.
+	b.publishOne(t, "gaveup", 0)
+	adv := fmt.Sprintf(`{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":%q,"consumer":"gaveup","stream_seq":1,"deliveries":20}`, b.top.EventsStream())
+	_, err = b.js.Publish(t.Context(), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+b.top.EventsStream()+".gaveup", []byte(adv))
+	require.NoError(t, err)
+
+	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, mv.Start(t.Context()))
+	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
+	cons, err := b.js.Consumer(t.Context(), b.top.AdvisoriesStream(), MoverName)
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, func() bool {
+		info, err := cons.Info(t.Context())
+		require.NoError(t, err)
+		return info.Delivered.Consumer > 150
+	}, "the mover tried more than 150 times")
+	require.Equal(t, uint64(1), b.streamMsgs(t, b.top.EventsStream()), "the message waits in its stream")
+
+	require.NoError(t, st.Purge(t.Context())) // the operator makes room
+	eventually(t, 10*time.Second, func() bool { return len(b.deadLetters(t)) == 1 }, "moved once there is room")
+	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.EventsStream()) == 0 }, "and removed from its stream")
+	require.Equal(t, b.top.EventsStream()+":1", b.deadLetters(t)[0].Header.Get(nats.MsgIdHdr))
 }
