@@ -95,8 +95,14 @@ again never creates a second property.`,
 // ("--phone-number: Invalid phone number format").
 func flagWords(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "openmoove: invalid create request: ")
+	// Only a whole field name opening the message or following "; ":
+	// "email" must not rewrite the tail of "estate_agent_email".
 	for _, f := range events.CreateFieldNames {
-		msg = strings.ReplaceAll(msg, f+": ", "--"+strings.ReplaceAll(f, "_", "-")+": ")
+		flag := "--" + strings.ReplaceAll(f, "_", "-") + ": "
+		if rest, ok := strings.CutPrefix(msg, f+": "); ok {
+			msg = flag + rest
+		}
+		msg = strings.ReplaceAll(msg, "; "+f+": ", "; "+flag)
 	}
 	return msg
 }
