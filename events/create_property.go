@@ -231,6 +231,12 @@ func (c *CreateProperty) normalise(filled openmoove.CreateClientRequest) {
 	}
 }
 
+// CheckRequestID returns why id cannot be a request_id — at most
+// MaxRequestIDLen bytes of letters, digits and . _ : @ = + / - — in the
+// API's words, or "" when it can (an empty id can: one is generated).
+// Workers check it again before the id becomes a ledger key.
+func CheckRequestID(id string) string { return checkRequestID(id) }
+
 // checkRequestID returns why id is not a usable request_id, or "".
 func checkRequestID(id string) string {
 	if len(id) > MaxRequestIDLen {

@@ -141,6 +141,11 @@ func (c *Creator) Handle(ctx context.Context, m *workers.Message) error {
 		return err // Permanent, with the field errors
 	}
 	id := RequestID(cp, m)
+	if msg := events.CheckRequestID(id); msg != "" {
+		// Checked before the id becomes a ledger key: a key of megabytes
+		// would make a subject NATS refuses, closing the connection.
+		return failure.PermanentError(fmt.Errorf("properties: request_id (or, without one, the Nats-Msg-Id) %q: %s", shorten(id), msg))
+	}
 	owner := m.Stream + ":" + strconv.FormatUint(m.Seq, 10)
 	log := c.log.With("request_id", id, logging.KeySeq, m.Seq)
 
@@ -361,4 +366,12 @@ func (c *Creator) checkAuction(ctx context.Context, e Entry, req *openmoove.Crea
 		Data: map[string]any{"request_id": e.RequestID, "address": req.PropertyAddress, "sale_method": req.SaleMethod, "missing": missing},
 	})
 	return err
+}
+
+// shorten keeps an error about a hostile id readable.
+func shorten(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:64], "") + "…"
 }
