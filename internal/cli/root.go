@@ -78,7 +78,7 @@ over the file).`,
 	root.SetErr(e.Stderr)
 	root.PersistentFlags().String("config", "", "YAML file of settings, keys as the flag names (OMQ_CONFIG)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageErrorf("%v; see omq %s --help", err, cmd.Name())
+		return usageErrorf("%v; see %s --help", err, cmd.CommandPath())
 	})
 	root.AddCommand(
 		newRunCmd(e),
@@ -91,7 +91,28 @@ over the file).`,
 		newSandboxCmd(e),
 		newReportCmd(e), newTrackCmd(e), newUntrackCmd(e),
 	)
+	argsUsage(root)
 	return root
+}
+
+// argsUsage makes cobra's argument-count errors ("accepts 1 arg(s),
+// received 0") name the command's usage line and its --help, on cmd and
+// every command under it.
+func argsUsage(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				if isUsage(err) {
+					return usageErrorf("%v; usage: %s (see %s --help)", err, strings.TrimSuffix(c.UseLine(), " [flags]"), c.CommandPath())
+				}
+				return err
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		argsUsage(sub)
+	}
 }
 
 // usageError is the user's to fix; omq exits with status 2.
@@ -116,7 +137,13 @@ func isUsage(err error) bool {
 }
 
 func oneLine(err error) string {
-	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	msg := strings.TrimSpace(err.Error())
+	// cobra's suggestion for a mistyped command spans lines:
+	// unknown command "publsh" for "omq"\n\nDid you mean this?\n\tpublish
+	if head, rest, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		return head + "; did you mean " + strings.Join(strings.Fields(rest), " or ") + "? (omq --help lists the commands)"
+	}
+	return strings.ReplaceAll(msg, "\n", "; ")
 }
 
 // loadConfig fills c from cmd's flags, the environment and --config, and
