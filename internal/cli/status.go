@@ -73,7 +73,7 @@ paused (the breaker pauses a consumer while the API is down); then the API
 budget every replica shares, any open breaker with its reason, and the
 dead letters waiting for a person.`,
 		Example: `  omq status
-  omq status --json | jq '.[] | {name, messages}'
+  omq status --json | jq '.streams[] | {name, messages}'
   omq status --nats-url nats://nats-1:4222`,
 		Args: cobra.NoArgs,
 	}
