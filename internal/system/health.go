@@ -16,6 +16,13 @@ import (
 
 func (s *System) routes() {
 	s.deps.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// A connection nats.go has closed for good (the server closed it
+		// and it will not reconnect) never heals: say so, so the process
+		// supervisor restarts omq instead of leaving it idle.
+		if s.deps.Conn.IsClosed() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "dead", "reason": "the NATS connection is closed for good; restart omq"})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
 	s.deps.Mux.HandleFunc("GET /readyz", s.readyz)

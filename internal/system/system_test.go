@@ -121,6 +121,16 @@ func TestReadyzWhenNATSIsGone(t *testing.T) {
 	}
 }
 
+func TestHealthzFailsWhenNATSIsClosedForGood(t *testing.T) {
+	t.Parallel()
+	s := start(t, testConfig(t), nil)
+	s.Deps().Conn.Close()
+	code, body := get(t, "http://"+s.HTTPAddr()+"/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body["reason"].(string), "restart omq") {
+		t.Fatalf("healthz %d %v, want 503 asking for a restart", code, body)
+	}
+}
+
 func TestHealthzAndMetrics(t *testing.T) {
 	t.Parallel()
 	s := start(t, testConfig(t), nil)
