@@ -46,20 +46,19 @@ func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
 	}
 	msgs := make([]Message, len(evs))
 	for i, ev := range evs {
-		id := ev.ID
+		// The event's own id wins; Idempotency-Key names the events that
+		// have none (as request_id wins on /v1/properties), so the Msg-Id
+		// and the stored id are always the same.
 		switch {
+		case ev.ID != "":
 		case key != "" && single:
-			id = key
+			ev.ID = key
 		case key != "":
-			id = fmt.Sprintf("%s:%d", key, i)
+			ev.ID = fmt.Sprintf("%s:%d", key, i)
+		default:
+			ev.ID = events.NewID()
 		}
-		if ev.ID == "" {
-			ev.ID = id
-			if ev.ID == "" {
-				ev.ID = events.NewID()
-			}
-			id = ev.ID
-		}
+		id := ev.ID
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return nil, err

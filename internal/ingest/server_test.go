@@ -178,6 +178,17 @@ func TestEventsAccepted(t *testing.T) {
 	a = post(t, b.url, auth, `{"type":"offer_accepted","transaction_id":"tx-3"}`)
 	require.Equal(t, http.StatusAccepted, a.code)
 	require.Len(t, a.body["ids"].([]any)[0], 36)
+
+	// The event's own id wins over Idempotency-Key, and the stored event
+	// carries the same id as its Msg-Id.
+	a = post(t, b.url, auth, `{"id":"evt-own","type":"offer_accepted","transaction_id":"tx-4"}`, "Idempotency-Key", "key-9")
+	require.Equal(t, http.StatusAccepted, a.code)
+	require.Equal(t, []any{"evt-own"}, a.body["ids"])
+	seq := uint64(a.body["results"].([]any)[0].(map[string]any)["stream_seq"].(float64))
+	m, err = st.GetMsg(context.Background(), seq)
+	require.NoError(t, err)
+	require.Equal(t, "evt-own", m.Header.Get(jetstream.MsgIDHeader))
+	require.Contains(t, string(m.Data), `"id":"evt-own"`)
 }
 
 func TestEventsNATSDown(t *testing.T) {
