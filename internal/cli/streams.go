@@ -2,14 +2,20 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/internal/streams"
 )
+
+// errCodeReplicasNotClustered is the JetStream API error code of "replicas
+// > 1 not supported in non-clustered mode".
+const errCodeReplicasNotClustered jetstream.ErrorCode = 10074
 
 func newStreamsCmd(e *Env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -53,6 +59,11 @@ retention) is reported with what to do, and the command exits 1.`,
 			for _, c := range r.Changes {
 				fmt.Fprintf(e.Stdout, "  %s: %s -> %s\n", c.Setting, c.Was, c.Now)
 			}
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeReplicasNotClustered {
+			// One line instead of the same server error for every stream and bucket.
+			return usageErrorf("--replicas %d: this NATS server is not clustered, so its streams keep 1 replica; run against a cluster (see deploy/) or with --replicas 1", cfg.Replicas)
 		}
 		return err
 	}

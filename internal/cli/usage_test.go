@@ -32,3 +32,15 @@ func TestUsageErrorsNameTheCommand(t *testing.T) {
 		require.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
 	}
 }
+
+// --replicas 3 against a single server is one line naming the flag, not the
+// server's refusal repeated for each of the twelve streams and buckets.
+func TestStreamsApplyReplicasOnASingleServer(t *testing.T) {
+	t.Parallel()
+	url, _ := publishEnv(t)
+	code, _, errOut := runOMQ("streams", "apply", "--replicas", "3", "--nats-url", url)
+	require.Equal(t, 2, code, errOut)
+	require.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+	require.Contains(t, errOut, "--replicas 3: this NATS server is not clustered")
+	require.Contains(t, errOut, "--replicas 1")
+}
