@@ -89,7 +89,10 @@ func runImport(ctx context.Context, e *Env, cfg *config.Config, rows []importRow
 	}
 	if dryRun {
 		fmt.Fprintf(e.Stdout, "dry run: %d valid, %d invalid; nothing queued\n", len(valid), s.invalid)
-		return invalidErr(s)
+		if s.invalid > 0 {
+			return fmt.Errorf("%s invalid; fix them, then import without --dry-run", rowCount(s.invalid))
+		}
+		return nil
 	}
 	if len(valid) > 0 {
 		if err := publishRows(ctx, e, cfg, valid, &s); err != nil {
@@ -111,7 +114,15 @@ func invalidErr(s importSummary) error {
 	if s.invalid == 0 {
 		return nil
 	}
-	return fmt.Errorf("%d invalid rows were not queued; fix them and import the file again (queued rows are not queued twice)", s.invalid)
+	return fmt.Errorf("%s invalid, not queued; fix them and import the file again (queued rows are not queued twice)", rowCount(s.invalid))
+}
+
+// rowCount is "1 row" or "n rows".
+func rowCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
 }
 
 // publishRows queues the valid rows that the ledger does not already know.
