@@ -136,3 +136,31 @@ func TestHandlerDeadlineCountsTimeWaitingForASlot(t *testing.T) {
 	require.False(t, dl.After(delivered.Add(ackWait*9/10)),
 		"deadline %s is past delivery (%s) + 90%% of AckWait", dl.Format(time.StampMilli), delivered.Format(time.StampMilli))
 }
+
+// A message that arrives after the worker sat idle for longer than AckWait
+// gets a full handler deadline, not one that passed while nothing came.
+func TestIdleWorkerGivesAFreshDeadline(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	const ackWait = time.Second
+	left := make(chan time.Duration, 2)
+	cfg := b.fastConfig("idle", func(ctx context.Context, m *Message) error {
+		dl, _ := ctx.Deadline()
+		left <- time.Until(dl)
+		return ctx.Err()
+	})
+	cfg.AckWait = ackWait
+	cfg.Concurrency = 2
+	b.start(t, cfg)
+	b.publishOne(t, "idle", 0)
+	require.Greater(t, <-left, ackWait/2, "the first message's deadline")
+	time.Sleep(ackWait * 3 / 2) // idle longer than AckWait: the scenario, not a sync
+	b.publishOne(t, "idle", 1)
+	select {
+	case d := <-left:
+		require.Greater(t, d, ackWait/2, "after an idle spell the handler still has most of AckWait")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message after the idle spell never reached the handler")
+	}
+	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.EventsStream()) == 0 }, "both acked")
+}

@@ -214,8 +214,18 @@ func (w *Worker) consume(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		received := asked.ask(time.Now())
+		asking := time.Now()
+		received := asked.ask(asking)
 		msg, err := it.Next(jetstream.NextContext(ctx))
+		if got := time.Now(); got.Sub(asking) >= blockedNext {
+			// Next blocked on an empty buffer, and a goroutine waiting on it
+			// wakes as the message lands: this message, and every later one
+			// (the buffer is FIFO), was delivered at about got. The margin
+			// covers a slow wake-up. After an idle spell the ring's bound is
+			// far older than that and would leave the handler no time.
+			asked.emptyAt(got.Add(-min(time.Second, w.cfg.AckWait/10)))
+		}
+		received = asked.bound(received)
 		if err != nil {
 			<-w.slots
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
@@ -355,10 +365,28 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// askRing holds when the loop asked for each of the last n messages.
+// blockedNext is how long Next must take for the loop to conclude it
+// waited on an empty buffer rather than on the scheduler.
+const blockedNext = 10 * time.Millisecond
+
+// askRing holds when the loop asked for each of the last n messages, and
+// the earliest a message taken now can have been delivered, as learnt from
+// the last Next that blocked.
 type askRing struct {
-	t []time.Time
-	i int
+	t     []time.Time
+	i     int
+	empty time.Time
+}
+
+// emptyAt records that no message taken from now on was delivered before t.
+func (r *askRing) emptyAt(t time.Time) { r.empty = t }
+
+// bound returns the later of a ring bound and the emptyAt bound.
+func (r *askRing) bound(b time.Time) time.Time {
+	if r.empty.After(b) {
+		return r.empty
+	}
+	return b
 }
 
 func newAskRing(n int) *askRing {
