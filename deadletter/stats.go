@@ -8,29 +8,30 @@ import (
 // Stats describes the DLQ as a whole.
 type Stats struct {
 	// Count and Bytes (body and headers) of every dead letter.
-	Count int
-	Bytes int64
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
 	// ByKind and BySubject (the original subject) split Count and Bytes.
-	ByKind    map[string]Tally
-	BySubject map[string]Tally
+	ByKind    map[string]Tally `json:"by_kind"`
+	BySubject map[string]Tally `json:"by_subject"`
 	// Oldest and Newest are the earliest and latest FailedAt; zero when
 	// the DLQ is empty.
-	Oldest, Newest time.Time
+	Oldest time.Time `json:"oldest"`
+	Newest time.Time `json:"newest"`
 	// StreamBytes is the stream's own byte count (with its overhead), the
 	// figure MaxBytes caps.
-	StreamBytes uint64
+	StreamBytes uint64 `json:"stream_bytes"`
 	// MaxBytes is the DLQ's cap; -1 or 0 for none.
-	MaxBytes int64
+	MaxBytes int64 `json:"max_bytes"`
 	// FillPercent is StreamBytes as a percentage of MaxBytes, 0 without a
 	// cap. At 100 the DLQ refuses new dead letters, which the workers then
 	// keep retrying; omq warns from 80.
-	FillPercent float64
+	FillPercent float64 `json:"fill_percent"`
 }
 
 // Tally is a count of dead letters and their bytes.
 type Tally struct {
-	Count int
-	Bytes int64
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
 }
 
 // Stats reads every dead letter once and sums them up.

@@ -29,7 +29,7 @@ letters to make room: when it is full it refuses new ones, and the workers
 keep retrying those messages. From 80% full, export and purge what you no
 longer need, or raise --dlq-max-bytes and run omq streams apply.`,
 		Example: `  omq dlq stats
-  omq dlq stats --json | jq .FillPercent`,
+  omq dlq stats --json | jq .fill_percent`,
 		Args: cobra.NoArgs,
 	}
 	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)

@@ -41,13 +41,24 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 		if isTerminal(w) {
 			return slog.New(tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly})), nil
 		}
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+		return slog.New(slog.NewJSONHandler(w, jsonOptions(lvl))), nil
 	case "text":
 		return slog.New(tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w)})), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+		return slog.New(slog.NewJSONHandler(w, jsonOptions(lvl))), nil
 	}
 	return nil, fmt.Errorf("log format %q: want auto, text or json", format)
+}
+
+// jsonOptions write durations as "1m30s" rather than slog's nanoseconds,
+// which a person reading a log line cannot take in.
+func jsonOptions(lvl slog.Level) *slog.HandlerOptions {
+	return &slog.HandlerOptions{Level: lvl, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
+	}}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openmoove/omq/internal/logging"
 )
@@ -17,12 +18,12 @@ func TestAutoIsJSONWhenNotATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Debug("hidden")
-	l.Info("ready", logging.KeyComponent, "test")
+	l.Info("ready", logging.KeyComponent, "test", "wait", 90*time.Second)
 	var rec map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 		t.Fatalf("want one JSON line, got %q: %v", buf.String(), err)
 	}
-	if rec["msg"] != "ready" || rec["component"] != "test" {
+	if rec["msg"] != "ready" || rec["component"] != "test" || rec["wait"] != "1m30s" {
 		t.Fatalf("record %v", rec)
 	}
 }
