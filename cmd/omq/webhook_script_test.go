@@ -2,24 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/openmoove/omq/internal/scripttest"
 )
 
 func init() {
 	scriptCmds["httppost"] = cmdHTTPPost
 	scriptCmds["natslast"] = cmdNATSLast
-	scriptCmds["exits"] = cmdExits
+	scriptCmds["exits"] = scripttest.Exits
 }
 
 // httppost URL BODY [HEADER=VALUE...] posts BODY with the given headers
@@ -74,27 +73,4 @@ func cmdNATSLast(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("natslast %s: %v", args[0], err)
 	}
 	fmt.Fprintf(ts.Stdout(), "%s\n", m.Data)
-}
-
-// exits CODE PROGRAM [ARGS...] runs the program as exec does (its stdout
-// and stderr kept for the next stdout/stderr check) and checks its exit
-// status, for "bad input exits 2" where `! exec` only knows "not 0".
-func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	ts.Check(err)
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("%s: %v", args[1], err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
-	}
 }

@@ -2,10 +2,8 @@ package cli_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +19,7 @@ import (
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/cli"
+	"github.com/openmoove/omq/internal/scripttest"
 	"github.com/openmoove/omq/internal/streams"
 )
 
@@ -79,7 +78,7 @@ func TestDLQScripts(t *testing.T) {
 			"dlqseed":    cmdDLQSeed,
 			"streammsgs": cmdStreamMsgs,
 			"streamget":  cmdStreamGet,
-			"exits":      cmdExits,
+			"exits":      scripttest.Exits,
 		},
 	})
 }
@@ -226,26 +225,4 @@ func cmdStreamGet(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(w, "%s: %s\n", k, strings.Join(m.Header[k], ","))
 	}
 	fmt.Fprintf(w, "\n%s\n", m.Data)
-}
-
-// exits CODE PROGRAM ARGS... runs the program as exec does (stdout and
-// stderr kept for the next stdout/stderr check) and checks its exit code.
-func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	ts.Check(err)
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("%s: %v", args[1], err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
-	}
 }
