@@ -15,55 +15,37 @@ func init() { addEndpoint("POST /v1/events", "events", decodeEvents) }
 // is validated before any is published; field errors of an array element
 // are keyed "[i].field".
 func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
-	raws, single, bad := splitBody(body)
-	if bad == nil {
-		bad = checkKey(key, single, len(raws))
-	}
-	if bad != nil {
-		return nil, bad
-	}
-	fields := FieldErrors{}
-	evs := make([]events.Event, len(raws))
-	for i, raw := range raws {
+	evs, err := decodeItems(body, key, "event", func(raw json.RawMessage, itemKey string) (events.Event, map[string][]string, error) {
 		ev, err := events.Parse(raw)
-		if err != nil {
-			prefix := ""
-			if !single {
-				prefix = fmt.Sprintf("[%d].", i)
-			}
-			if ve, ok := err.(*events.ValidationError); ok {
-				for f, msgs := range ve.Fields {
-					fields[prefix+f] = msgs
-				}
-				continue
-			}
-			return nil, err
+		var ve *events.ValidationError
+		if errors.As(err, &ve) {
+			return ev, ve.Fields, nil
 		}
-		evs[i] = ev
-	}
-	if len(fields) > 0 {
-		return nil, &BadRequest{Message: "invalid event: nothing was published; fix the fields named and send again", Fields: fields}
-	}
-	msgs := make([]Message, len(evs))
-	for i, ev := range evs {
+		if err != nil {
+			return ev, nil, err
+		}
 		// The event's own id wins; Idempotency-Key names the events that
 		// have none (as request_id wins on /v1/properties), so the Msg-Id
 		// and the stored id are always the same.
 		switch {
 		case ev.ID != "":
-		case key != "" && single:
-			ev.ID = key
-		case key != "":
-			ev.ID = fmt.Sprintf("%s:%d", key, i)
+		case itemKey != "":
+			ev.ID = itemKey
 		default:
 			ev.ID = events.NewID()
 		}
-		id := ev.ID
+		return ev, nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]Message, len(evs))
+	for i, ev := range evs {
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = Message{ID: id, Subject: s.Topology().EventSubject(ev.Type), Body: b}
+		msgs[i] = Message{ID: ev.ID, Subject: s.Topology().EventSubject(ev.Type), Body: b}
 	}
 	return msgs, nil
 }

@@ -1,8 +1,8 @@
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/openmoove"
@@ -16,55 +16,36 @@ func init() { addEndpoint("POST /v1/properties", "properties", decodeProperties)
 // worker applies (Options.Fill) — before any is published. The request_id is
 // the Nats-Msg-Id; Idempotency-Key supplies it when the body has none.
 func decodeProperties(s *Server, body []byte, key string) ([]Message, error) {
-	raws, single, bad := splitBody(body)
-	if bad == nil {
-		bad = checkKey(key, single, len(raws))
-	}
-	if bad != nil {
-		return nil, bad
-	}
-	fields := FieldErrors{}
-	reqs := make([]events.CreateProperty, len(raws))
-	for i, raw := range raws {
-		prefix := ""
-		if !single {
-			prefix = fmt.Sprintf("[%d].", i)
-		}
+	reqs, err := decodeItems(body, key, "property creation", func(raw json.RawMessage, itemKey string) (events.CreateProperty, map[string][]string, error) {
 		req, err := events.DecodeCreateProperty(raw)
 		if err == nil {
-			if req.RequestID == "" && key != "" {
-				req.RequestID = key
-				if !single {
-					req.RequestID = fmt.Sprintf("%s:%d", key, i)
-				}
+			if req.RequestID == "" {
+				req.RequestID = itemKey
 			}
 			err = req.Validate(s.opts.Fill)
 		}
-		if err != nil {
-			var ve *openmoove.ValidationError
-			if !errors.As(err, &ve) {
-				return nil, err
-			}
-			for f, msgs := range ve.Fields {
-				fields[prefix+f] = append(fields[prefix+f], msgs...)
-			}
-			continue
+		var ve *openmoove.ValidationError
+		if errors.As(err, &ve) {
+			return req, ve.Fields, nil
 		}
-		reqs[i] = req
-	}
-	if len(fields) > 0 {
-		return nil, &BadRequest{Message: "invalid property creation: nothing was published; fix the fields named and send again", Fields: fields}
+		if err != nil {
+			return req, nil, err
+		}
+		if req.RequestID == "" {
+			req.RequestID = events.NewRequestID()
+		}
+		return req, nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	msgs := make([]Message, len(reqs))
-	for i := range reqs {
-		if reqs[i].RequestID == "" {
-			reqs[i].RequestID = events.NewRequestID()
-		}
-		b, err := reqs[i].Marshal()
+	for i, req := range reqs {
+		b, err := req.Marshal()
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = Message{ID: reqs[i].RequestID, Subject: s.Topology().CreatePropertySubject(), Body: b}
+		msgs[i] = Message{ID: req.RequestID, Subject: s.Topology().CreatePropertySubject(), Body: b}
 	}
 	return msgs, nil
 }
