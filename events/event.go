@@ -199,7 +199,7 @@ func Parse(raw []byte) (Event, error) {
 		}
 	}
 	for name := range obj {
-		v.add(name, "unknown field: the envelope has "+fieldNames())
+		v.add(name, unknownFieldMsg)
 	}
 	e.check(&v)
 	return e, v.err()
@@ -242,6 +242,10 @@ func parseOccurredAt(s string) (time.Time, error) {
 	// The pattern admits only digits, - : . + and the letters t, z.
 	return time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 }
+
+// unknownFieldMsg is built once: a body may hold a hundred thousand
+// unknown fields.
+var unknownFieldMsg = "unknown field: the envelope has " + fieldNames()
 
 func fieldNames() string {
 	names := make([]string, len(fields))
