@@ -279,7 +279,7 @@ func TestPhoneAndPostcodePatternsAgreeOnRandomSpellings(t *testing.T) {
 	phoneBits := []string{"0", "0", "4", "4", "7", "1", "9", "+", "(", ")", "(0)", " ", "-", ".", "00", "44"}
 	postBits := []string{"S", "w", "1", "A", "a", "0", "M", "G", "I", "R", " ", "C", "9", "ı", "ſ", "\u00a0"}
 	var v verdicts
-	for range 3000 {
+	for range 1000 {
 		ph := gen(phoneBits, 6, 18)
 		body := mutate(t, baseCreation, map[string]string{"phone_number": q(ph)})
 		v.agree(t, "phone "+ph, body, schemaAccepts(s, body), decodeAndValidate(body))
@@ -288,7 +288,7 @@ func TestPhoneAndPostcodePatternsAgreeOnRandomSpellings(t *testing.T) {
 		v.agree(t, "postcode "+pc, body, schemaAccepts(s, body), decodeAndValidate(body))
 	}
 	t.Logf("random spellings: %d accepted, %d refused", v.accepted, v.refused)
-	require.Greater(t, v.accepted, 100, "the generator must reach valid spellings too")
+	require.Greater(t, v.accepted, 25, "the generator must reach valid spellings too")
 }
 
 func TestSchemaPatternsAreRE2AndECMASafe(t *testing.T) {
