@@ -75,6 +75,8 @@ type Config struct {
 	IngestToken string
 	// IngestMaxBytes caps an ingest request body. Default 1 MiB.
 	IngestMaxBytes int
+	// IngestMaxItems caps the items of one ingest request. Default 1000.
+	IngestMaxItems int
 	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
 	// Empty disables the webhook receiver. Secret.
 	WebhookSecrets []string
@@ -183,6 +185,7 @@ func (c *Config) WithDefaults() *Config {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
+	setDefaultInt(&c.IngestMaxItems, 1000)
 	setDefaultInt(&c.Concurrency, 8)
 	setDefaultDur(&c.AckWait, 30*time.Second)
 	setDefaultInt(&c.MaxDeliver, 20)
@@ -263,6 +266,7 @@ func (c *Config) Validate() error {
 		func() error { return nonNegative("shutdown-timeout", c.ShutdownTimeout) },
 		func() error { return c.natsTLS() },
 		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
+		func() error { return intRange("ingest-max-items", c.IngestMaxItems, 1, 10_000) }, // ingest.MaxMaxItems
 		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
 		func() error { return positiveDuration("ack-wait", c.AckWait) },
 		func() error { return intRange("max-deliver", c.MaxDeliver, 2, 1000) },

@@ -119,6 +119,7 @@ func TestValidationErrors(t *testing.T) {
 		{"nats url scheme", []string{"--nats-url", "http://x:4222"}, nil, "", nil, "nats-url", "nats://host:port"},
 		{"nats listen", []string{"--nats-listen", "4222"}, nil, "", nil, "nats-listen", "or off"},
 		{"replicas", []string{"--replicas", "7"}, nil, "", nil, "replicas", "from 1 to 5"},
+		{"ingest max items", nil, env{"OMQ_INGEST_MAX_ITEMS": "100000"}, "", nil, "ingest-max-items", "from 1 to 10000"},
 		{"prefix with dot", []string{"--subject-prefix", "a.b"}, nil, "", nil, "subject-prefix", "no dots"},
 		{"api url", []string{"--openmoove-url", "ftp://x"}, nil, "", nil, "openmoove-url", "http(s) URL"},
 		{"api url without key", []string{"--openmoove-url", "https://api.example.test/"}, nil, "", nil, "openmoove-api-key", "OMQ_OPENMOOVE_API_KEY"},

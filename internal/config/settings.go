@@ -63,6 +63,7 @@ var settings = []setting{
 	{"shutdown-timeout", GroupServer, false, "how long in-flight work gets to finish on shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
 	{"ingest-token", GroupIngest, true, "bearer token of POST /v1/events and /v1/properties; empty disables them; prefer OMQ_INGEST_TOKEN_FILE", func(c *Config) any { return &c.IngestToken }},
 	{"ingest-max-bytes", GroupIngest, false, "largest ingest request body in bytes", func(c *Config) any { return &c.IngestMaxBytes }},
+	{"ingest-max-items", GroupIngest, false, "most items in one ingest request (1 to 10000); more get 400", func(c *Config) any { return &c.IngestMaxItems }},
 	{"webhook-secret", GroupIngest, true, "OpenMoove webhook secret(s), comma-separated for rotation; empty disables the receiver", func(c *Config) any { return &c.WebhookSecrets }},
 	{"concurrency", GroupWorkers, false, "messages each worker handles at once", func(c *Config) any { return &c.Concurrency }},
 	{"ack-wait", GroupWorkers, false, "how long NATS waits for an ack before redelivering", func(c *Config) any { return &c.AckWait }},
