@@ -326,18 +326,25 @@ func (h *Handler) apply(ctx context.Context, event string, t *poller.Tracked, tx
 
 // settle writes the newest state again when a newer webhook of the same
 // milestone was claimed (by another replica or delivery) while this one was
-// being applied: whichever finished last, the newest state stands.
+// being applied, and looks again after each write: every write is followed
+// by a look at the stamp, so whoever writes last writes the newest state.
+// The newest webhook's own delivery settles what a bounded loop leaves.
 func (h *Handler) settle(ctx context.Context, event, key string, at time.Time, pid int64) error {
-	cur, err := h.stamps.get(ctx, key)
-	if err != nil || cur == nil || !cur.At.After(at) || cur.Milestone == nil {
-		return err
+	for range 5 {
+		cur, err := h.stamps.get(ctx, key)
+		if err != nil || cur == nil || !cur.At.After(at) || cur.Milestone == nil {
+			return err
+		}
+		t, tx, err := h.resolve(ctx, pid)
+		if err != nil {
+			return err
+		}
+		if _, err = h.apply(ctx, event, t, tx, pid, *cur.Milestone); err != nil {
+			return err
+		}
+		at = cur.At
 	}
-	t, tx, err := h.resolve(ctx, pid)
-	if err != nil {
-		return err
-	}
-	_, err = h.apply(ctx, event, t, tx, pid, *cur.Milestone)
-	return err
+	return nil
 }
 
 // truth is the API's state of milestone m (m itself if the API no longer
