@@ -80,6 +80,12 @@ type Config struct {
 	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
 	// Empty disables the webhook receiver. Secret.
 	WebhookSecrets []string
+	// WebhookMaxAge is the oldest a webhook may be, from its timestamp to
+	// when omq received it, and still change state. Default 30m: OpenMoove
+	// retries for about 20 minutes, and the 10 more cover its queueing and
+	// clock skew; it also matches the WEBHOOKS stream's 30-minute duplicate
+	// window, so a byte-identical replay is refused by one or the other.
+	WebhookMaxAge time.Duration
 
 	// Concurrency is how many messages each worker handles at once.
 	// Default 8.
@@ -186,6 +192,7 @@ func (c *Config) WithDefaults() *Config {
 	}
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
 	setDefaultInt(&c.IngestMaxItems, 1000)
+	setDefaultDur(&c.WebhookMaxAge, 30*time.Minute)
 	setDefaultInt(&c.Concurrency, 8)
 	setDefaultDur(&c.AckWait, 30*time.Second)
 	setDefaultInt(&c.MaxDeliver, 20)
@@ -267,6 +274,7 @@ func (c *Config) Validate() error {
 		func() error { return c.natsTLS() },
 		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
 		func() error { return intRange("ingest-max-items", c.IngestMaxItems, 1, 10_000) }, // ingest.MaxMaxItems
+		func() error { return c.webhookMaxAge() },
 		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
 		func() error { return positiveDuration("ack-wait", c.AckWait) },
 		func() error { return intRange("max-deliver", c.MaxDeliver, 2, 1000) },
@@ -504,3 +512,14 @@ func subjectToken(flag, v string) error {
 // ErrUsage marks errors that are the user's to fix (bad flags, bad
 // settings); the CLI exits with status 2 for them.
 var ErrUsage = errors.New("usage")
+
+// webhookMaxAge bounds the window: under a minute would refuse ordinary
+// delivery delays and clock skew; past the WEBHOOKS stream's 7 days it
+// could not matter.
+func (c *Config) webhookMaxAge() error {
+	if c.WebhookMaxAge < time.Minute || c.WebhookMaxAge > 7*24*time.Hour {
+		return &FieldError{Flag: "webhook-max-age", Value: c.WebhookMaxAge.String(),
+			Accept: "a duration from 1m to 168h, such as 30m (OpenMoove retries a webhook for about 20 minutes)"}
+	}
+	return nil
+}

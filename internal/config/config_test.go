@@ -129,6 +129,8 @@ func TestValidationErrors(t *testing.T) {
 		{"bad yaml", nil, nil, "c.yaml", map[string]string{"c.yaml": "::: ["}, "config", "YAML"},
 		{"missing config file", nil, nil, "nope.yaml", nil, "config", "readable YAML"},
 		{"transaction grace", []string{"--transaction-grace", "-1m"}, nil, "", nil, "transaction-grace", "positive duration"},
+		{"webhook max age too short", []string{"--webhook-max-age", "10s"}, nil, "", nil, "webhook-max-age", "from 1m to 168h"},
+		{"webhook max age too long", nil, env{"OMQ_WEBHOOK_MAX_AGE": "200h"}, "", nil, "webhook-max-age", "about 20 minutes"},
 		{"poll read share zero", []string{"--poll-read-share", "0"}, nil, "", nil, "poll-read-share", `invalid --poll-read-share "0": want a fraction`},
 		{"poll read share above one", []string{"--poll-read-share", "1.5"}, nil, "", nil, "poll-read-share", "at most 1"},
 		{"poll read share not a number", nil, env{"OMQ_POLL_READ_SHARE": "ten percent"}, "", nil, "poll-read-share", "a number (the value came from OMQ_POLL_READ_SHARE)"},

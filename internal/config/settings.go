@@ -65,6 +65,7 @@ var settings = []setting{
 	{"ingest-max-bytes", GroupIngest, false, "largest ingest request body in bytes", func(c *Config) any { return &c.IngestMaxBytes }},
 	{"ingest-max-items", GroupIngest, false, "most items in one ingest request (1 to 10000); more get 400", func(c *Config) any { return &c.IngestMaxItems }},
 	{"webhook-secret", GroupIngest, true, "OpenMoove webhook secret(s), comma-separated for rotation; empty disables the receiver", func(c *Config) any { return &c.WebhookSecrets }},
+	{"webhook-max-age", GroupIngest, false, "oldest a webhook may be (its timestamp to its receipt) and still change state; older ones are acknowledged and ignored", func(c *Config) any { return &c.WebhookMaxAge }},
 	{"concurrency", GroupWorkers, false, "messages each worker handles at once", func(c *Config) any { return &c.Concurrency }},
 	{"ack-wait", GroupWorkers, false, "how long NATS waits for an ack before redelivering", func(c *Config) any { return &c.AckWait }},
 	{"max-deliver", GroupWorkers, false, "deliveries before NATS gives up on a message (backstop for crash loops)", func(c *Config) any { return &c.MaxDeliver }},
