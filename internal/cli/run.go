@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/system"
@@ -51,7 +52,10 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		if err != nil {
 			return err
 		}
-		attrs := []any{"http", sys.HTTPAddr(), "nats", sys.NATSURL()}
+		attrs := []any{"http", sys.HTTPAddr(), "nats", config.RedactURL(sys.NATSURL())}
+		if f := sys.NATSCredentialsFile(); f != "" && sys.NATSURL() != "" {
+			attrs = append(attrs, "nats_user", broker.DefaultUser, "nats_password_file", f)
+		}
 		if u := sys.SandboxURL(); u != "" {
 			attrs = append(attrs, "sandbox", u)
 		}
