@@ -23,7 +23,10 @@ func newRunCmd(e *Env) *cobra.Command {
 		Long: `Run every role of omq in one process, or the roles named by --only.
 
 With no --nats-url, omq starts an embedded NATS server with its file store
-under --data-dir, reachable by other processes on --nats-listen. With no
+under --data-dir, reachable by other processes on --nats-listen with user
+omq and the password generated in --data-dir/nats-password (or with
+--nats-user and OMQ_NATS_PASSWORD_FILE, required for a non-loopback
+--nats-listen). With no
 --openmoove-url, omq starts the local OpenMoove sandbox and no real API is
 called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 --shutdown-timeout; a second one forces the process to exit.`,
