@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +43,12 @@ func startNATS(ctx context.Context) (*natsEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &natsEnv{dir: dir, srv: srv, url: srv.ClientURL(), top: streams.New("openmoove")}
+	// The embedded server requires its (random, in-memory) credentials; in
+	// the URL they reach every engine, the child process and the nats CLI
+	// alike. A benchmark's throwaway password may sit in a command line.
+	c := srv.Credentials()
+	u := strings.Replace(srv.ClientURL(), "nats://", "nats://"+url.UserPassword(c.User, c.Password).String()+"@", 1)
+	e := &natsEnv{dir: dir, srv: srv, url: u, top: streams.New("openmoove")}
 	if e.nc, err = nats.Connect(e.url, nats.Name("bench-control")); err != nil {
 		return nil, err
 	}

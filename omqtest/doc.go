@@ -21,7 +21,9 @@
 // # What Start gives you
 //
 // A *System with a connected Publisher (package publisher: Publish,
-// CreateProperty, batches), the NATSURL for clients in other languages,
+// CreateProperty, batches), the NATSURL with NATSUser and NATSPassword for
+// clients in other languages (the server refuses clients without them, as
+// omq run's does; ConnectNATS opens a Go connection with them),
 // the sandbox's SandboxURL and APIKey, omq's HTTPURL (POST /v1/events with
 // "Bearer "+IngestToken), and the streams (Conn, JS, Topology,
 // DeadLetters). Start takes about 40 ms (100 ms under -race); every

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/events"
@@ -98,12 +99,12 @@ func TestSameEventTwiceIsProcessedOnce(t *testing.T) {
 }
 
 // A publisher in another language reaches omq over TCP with any NATS
-// client. What it gets wrong cannot be refused at publish time, so omq
-// dead-letters it with the reason.
+// client and omq's credentials. What it gets wrong cannot be refused at
+// publish time, so omq dead-letters it with the reason.
 func TestRawPublishFromAnotherClientIsDeadLetteredWithTheReason(t *testing.T) {
 	t.Parallel()
 	omq := omqtest.Start(t, omqtest.WithWorkers("milestones"))
-	nc, err := nats.Connect(omq.NATSURL)
+	nc, err := nats.Connect(omq.NATSURL, nats.UserInfo(omq.NATSUser, omq.NATSPassword))
 	require.NoError(t, err)
 	defer nc.Close()
 
@@ -113,6 +114,23 @@ func TestRawPublishFromAnotherClientIsDeadLetteredWithTheReason(t *testing.T) {
 	dl := omq.RequireDeadLetter(t, omqtest.DeadLetterFilter{Subject: "openmoove.events.offer_accepted"})
 	require.Equal(t, "permanent", dl.Kind)
 	require.Contains(t, dl.Error, "transaction_id")
+}
+
+// Like omq run's, the System's NATS refuses a client without its
+// credentials; ConnectNATS presents them.
+func TestNATSRefusesAClientWithoutCredentials(t *testing.T) {
+	t.Parallel()
+	omq := omqtest.Start(t, omqtest.WithWorkers("milestones"))
+	_, err := nats.Connect(omq.NATSURL, nats.MaxReconnects(0))
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+	_, err = nats.Connect(omq.NATSURL, nats.UserInfo(omq.NATSUser, omq.NATSPassword+"x"), nats.MaxReconnects(0))
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+
+	nc := omq.ConnectNATS(t)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js.Stream(t.Context(), omq.Topology.DLQStream())
+	require.NoError(t, err, "the credentials reach omq's streams")
 }
 
 // An event for a milestone the transaction lacks is dead-lettered at once,

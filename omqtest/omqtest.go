@@ -30,8 +30,13 @@ type System struct {
 	// system would. It shares the System's NATS connection: do not close it.
 	Publisher *publisher.Publisher
 	// NATSURL is the nats:// URL of the embedded server on 127.0.0.1 (a free
-	// port), for clients in other languages or processes.
-	NATSURL string
+	// port), for clients in other languages or processes. The server
+	// requires NATSUser and NATSPassword of every client, as omq run's does
+	// (generated for this System; not a secret beyond the test). ConnectNATS
+	// opens a Go connection with them.
+	NATSURL      string
+	NATSUser     string
+	NATSPassword string
 	// SandboxURL is the sandbox's Partner API base URL
 	// (http://127.0.0.1:<port>/api/v1/partners/); APIKey is the key it
 	// accepts.
@@ -97,6 +102,7 @@ func Start(t testing.TB, opts ...Option) *System {
 	d := sys.Deps()
 	s.Conn, s.JS, s.Topology = d.Conn, d.JS, d.Topology
 	s.NATSURL, s.SandboxURL = sys.NATSURL(), sys.SandboxURL()
+	s.NATSUser, s.NATSPassword, _ = sys.NATSCredentials()
 	if addr := sys.HTTPAddr(); addr != "" {
 		s.HTTPURL = "http://" + addr
 	}
@@ -128,6 +134,20 @@ func (s *System) Stop(t testing.TB) {
 			t.Errorf("omqtest: stop omq: %v", err)
 		}
 	})
+}
+
+// ConnectNATS opens a TCP connection to the System's NATS, as a client in
+// another process would (NATSURL with NATSUser and NATSPassword), and
+// closes it when the test ends. opts add to or override the defaults.
+func (s *System) ConnectNATS(t testing.TB, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	opts = append([]nats.Option{nats.Name(t.Name()), nats.UserInfo(s.NATSUser, s.NATSPassword)}, opts...)
+	nc, err := nats.Connect(s.NATSURL, opts...)
+	if err != nil {
+		t.Fatalf("omqtest: connect to NATS at %s: %v", s.NATSURL, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // Sandbox is the in-process sandbox, for what the knobs of this package do

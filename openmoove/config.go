@@ -104,7 +104,7 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: BaseURL %q must be an absolute http(s) URL such as %s", ErrInvalidConfig, c.BaseURL, StagingURL)
+		return fmt.Errorf("%w: BaseURL %q must be an absolute http(s) URL such as %s", ErrInvalidConfig, redactURL(c.BaseURL, u, err), StagingURL)
 	}
 	if u.User != nil || u.RawQuery != "" {
 		return fmt.Errorf("%w: BaseURL must not carry credentials or a query", ErrInvalidConfig)
@@ -140,6 +140,18 @@ func (c Config) LogValue() slog.Value {
 		slog.String("api_key", redactKey(c.APIKey)),
 		slog.Duration("timeout", c.Timeout),
 	)
+}
+
+// redactURL is a BaseURL fit for an error: its user:password hidden, and
+// the whole of it when it does not parse yet may hold credentials.
+func redactURL(raw string, u *url.URL, err error) string {
+	switch {
+	case err == nil:
+		return u.Redacted()
+	case strings.Contains(raw, "@"):
+		return "[redacted]"
+	}
+	return raw
 }
 
 // redactKey keeps only the "om_" prefix so an operator can tell a key is set.

@@ -6,7 +6,9 @@
 //
 // # Publishing one event
 //
-//	nc, _ := nats.Connect("nats://127.0.0.1:4222")
+//	// omq's embedded NATS wants user omq and the password in
+//	// omq-data/nats-password (or the --nats-user omq run was given).
+//	nc, _ := nats.Connect("nats://127.0.0.1:4222", nats.UserInfo("omq", password))
 //	p, err := publisher.New(nc)
 //	ack, err := p.Publish(ctx, events.Event{
 //		Type: events.TypeLegalPackCompleted, TransactionID: txID, Actor: "Jane",

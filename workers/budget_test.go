@@ -26,7 +26,7 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 	var created atomic.Int32
 	b.publish(t, "budget", backlog)
 	for range 3 {
-		nc, err := nats.Connect(b.nats.URL)
+		nc, err := nats.Connect(b.nats.URL, b.nats.ClientOptions()...)
 		require.NoError(t, err)
 		t.Cleanup(nc.Close)
 		js, err := jetstream.New(nc)

@@ -121,7 +121,7 @@ func TestKilledWorkerMessageIsRedeliveredAndCompleted(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Config{}, natstest.Listen())
 	b.publish(t, "crash", 1)
-	line, kill := startChild(t, b.nats.URL, "hang")
+	line, kill := startChild(t, b.nats.AuthURL(), "hang")
 	require.Equal(t, "in handler 1", line)
 	kill()
 	var deliveries atomic.Uint64
@@ -140,7 +140,7 @@ func TestCrashBetweenDeadLetterAndTermLeavesOneDeadLetter(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Config{}, natstest.Listen())
 	b.publish(t, "crashdlq", 1)
-	line, kill := startChild(t, b.nats.URL, "deadletter")
+	line, kill := startChild(t, b.nats.AuthURL(), "deadletter")
 	require.Equal(t, "dead-lettered 1", line)
 	kill()
 	require.Len(t, b.deadLetters(t), 1, "the child's copy")

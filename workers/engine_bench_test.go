@@ -63,7 +63,7 @@ func benchEngine(b *testing.B, conc int, h Handler, start func(*testing.B, jetst
 	case <-time.After(time.Minute):
 		b.Fatal("publish did not complete")
 	}
-	nc, err := nats.Connect(s.URL)
+	nc, err := nats.Connect(s.URL, s.ClientOptions()...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/openmoove/omq/internal/scripttest"
 )
 
 func init() {
@@ -89,7 +90,7 @@ func cmdWaitMsgs(ts *testscript.TestScript, neg bool, args []string) {
 		timeout, err = time.ParseDuration(args[2])
 		ts.Check(err)
 	}
-	nc, err := nats.Connect("nats://" + ts.Getenv("NATS_ADDR"))
+	nc, err := scripttest.ConnectNATS(ts)
 	ts.Check(err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

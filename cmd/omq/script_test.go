@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/openmoove/omq/internal/cli"
+	"github.com/openmoove/omq/internal/scripttest"
 )
 
 // TestMain lets scripts run the real omq command line as "omq": testscript
@@ -35,6 +36,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"httpget":   cmdHTTPGet,
 	"natspub":   cmdNATSPub,
 	"sandbox":   cmdSandbox,
+	"filemode":  scripttest.FileMode,
 }
 
 // TestScripts runs every testdata/script/*.txtar as a user would type it.
@@ -137,18 +139,33 @@ func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// natspub SUBJECT BODY publishes to JetStream on $NATS_ADDR and waits for the
-// ack, as any NATS client would.
+// natspub [-anonymous | -password PW] SUBJECT BODY publishes to JetStream
+// on $NATS_ADDR with omq's generated credentials, as any NATS client would,
+// and waits for the ack; -anonymous connects without credentials and
+// -password with a wrong password. Negated, it wants the connection or the
+// publish refused.
 func cmdNATSPub(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 {
-		ts.Fatalf("usage: natspub SUBJECT BODY")
+	var opts []nats.Option
+	switch {
+	case len(args) == 3 && args[0] == "-anonymous":
+		opts, args = []nats.Option{nats.UserInfo("", "")}, args[1:]
+	case len(args) == 4 && args[0] == "-password":
+		opts, args = []nats.Option{nats.UserInfo("omq", args[1])}, args[2:]
 	}
-	nc, err := nats.Connect("nats://" + ts.Getenv("NATS_ADDR"))
-	ts.Check(err)
-	defer nc.Close()
-	js, err := nc.JetStream()
-	ts.Check(err)
-	_, err = js.Publish(args[0], []byte(args[1]))
+	if len(args) != 2 {
+		ts.Fatalf("usage: natspub [-anonymous | -password PW] SUBJECT BODY")
+	}
+	nc, err := scripttest.ConnectNATS(ts, append(opts, nats.MaxReconnects(0))...)
+	if err == nil {
+		defer nc.Close()
+		var js nats.JetStreamContext
+		if js, err = nc.JetStream(); err == nil {
+			_, err = js.Publish(args[0], []byte(args[1]))
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(ts.Stdout(), "%v\n", err)
+	}
 	if (err != nil) != neg {
 		ts.Fatalf("publish %s: %v", args[0], err)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -57,7 +56,7 @@ func cmdNATSLast(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: natslast SUBJECT")
 	}
-	nc, err := nats.Connect("nats://" + ts.Getenv("NATS_ADDR"))
+	nc, err := scripttest.ConnectNATS(ts)
 	ts.Check(err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -33,6 +33,12 @@ type EmbeddedOptions struct {
 	// Cluster, when set, joins the server to a cluster (tests use it for a
 	// three-node cluster in one process).
 	Cluster *ClusterOptions
+	// Credentials are the only user and password the server accepts, from
+	// every client, in process or not: a server without them would let
+	// anyone who reaches the port purge streams. Empty generates a random
+	// password for DefaultUser, held in memory only (tests); omq run passes
+	// the ones of EnsurePassword or --nats-user/--nats-password.
+	Credentials Credentials
 }
 
 // ClusterOptions join an embedded server to a cluster.
@@ -44,8 +50,9 @@ type ClusterOptions struct {
 
 // Embedded is a running in-process nats-server.
 type Embedded struct {
-	srv *server.Server
-	log *slog.Logger
+	srv   *server.Server
+	log   *slog.Logger
+	creds Credentials
 }
 
 // StartEmbedded starts a nats-server with JetStream and waits until it
@@ -60,11 +67,16 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Second
 	}
+	creds, err := serverCredentials(opts.Credentials)
+	if err != nil {
+		return nil, err
+	}
 	sopts := &server.Options{
 		ServerName: opts.ServerName,
 		JetStream:  true,
 		StoreDir:   filepath.Clean(opts.StoreDir),
 		NoSigs:     true,
+		Users:      []*server.User{{Username: creds.User, Password: creds.Password}},
 		// omq sets MaxPayload on streams, not here; keep the server default.
 	}
 	if opts.Listen == "" || strings.EqualFold(opts.Listen, "off") {
@@ -100,7 +112,17 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("broker: embedded server not ready within %s; is %s already in use? (set --nats-listen to another address or off)", opts.ReadyTimeout, opts.Listen)
 	}
-	return &Embedded{srv: srv, log: opts.Logger}, nil
+	return &Embedded{srv: srv, log: opts.Logger, creds: creds}, nil
+}
+
+func serverCredentials(c Credentials) (Credentials, error) {
+	switch {
+	case c.empty():
+		return Credentials{User: DefaultUser, Password: randomPassword()}, nil
+	case c.User == "" || c.Password == "":
+		return Credentials{}, errors.New("broker: embedded server credentials need both a user and a password; set --nats-user and OMQ_NATS_PASSWORD_FILE, or neither to use generated ones")
+	}
+	return c, nil
 }
 
 // Server returns the underlying nats-server.
@@ -115,9 +137,16 @@ func (e *Embedded) ClientURL() string {
 	return e.srv.ClientURL()
 }
 
+// Credentials are the user and password every client must present.
+func (e *Embedded) Credentials() Credentials { return e.creds }
+
+// ClientOptions are the nats.go options a client in another goroutine or
+// process needs besides ClientURL: the credentials.
+func (e *Embedded) ClientOptions() []nats.Option { return e.creds.Options() }
+
 // Connect opens an in-process connection to the embedded server.
 func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(e.srv), nats.MaxReconnects(-1)}, opts...)
+	opts = append([]nats.Option{nats.Name(name), nats.InProcessServer(e.srv), nats.MaxReconnects(-1), nats.UserInfo(e.creds.User, e.creds.Password)}, opts...)
 	if e.log != nil {
 		opts = append([]nats.Option{asyncErrors(e.log)}, opts...)
 	}
@@ -176,23 +205,22 @@ func splitHostPort(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// serverLogger forwards nats-server's log to slog. Notices are debug: the
-// server is chatty at start and omq logs what matters itself.
+// serverLogger forwards nats-server's log to slog; the caller's logger
+// names the component. Notices are debug: the server is chatty at start and
+// omq logs what matters itself. A refused client is a warning, not an
+// error of omq's: anyone who reaches the port can cause one.
 type serverLogger struct{ l *slog.Logger }
 
-func (s *serverLogger) Noticef(f string, v ...any) {
-	s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
-}
-func (s *serverLogger) Warnf(f string, v ...any) {
-	s.l.Warn(fmt.Sprintf(f, v...), "component", "nats-server")
-}
-func (s *serverLogger) Fatalf(f string, v ...any) {
-	s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
-}
+func (s *serverLogger) Noticef(f string, v ...any) { s.l.Debug(fmt.Sprintf(f, v...)) }
+func (s *serverLogger) Warnf(f string, v ...any)   { s.l.Warn(fmt.Sprintf(f, v...)) }
+func (s *serverLogger) Fatalf(f string, v ...any)  { s.l.Error(fmt.Sprintf(f, v...)) }
 func (s *serverLogger) Errorf(f string, v ...any) {
-	s.l.Error(fmt.Sprintf(f, v...), "component", "nats-server")
+	msg := fmt.Sprintf(f, v...)
+	if strings.Contains(msg, "authentication error") {
+		s.l.Warn(msg)
+		return
+	}
+	s.l.Error(msg)
 }
-func (s *serverLogger) Debugf(f string, v ...any) {
-	s.l.Debug(fmt.Sprintf(f, v...), "component", "nats-server")
-}
-func (s *serverLogger) Tracef(string, ...any) {}
+func (s *serverLogger) Debugf(f string, v ...any) { s.l.Debug(fmt.Sprintf(f, v...)) }
+func (s *serverLogger) Tracef(string, ...any)     {}

@@ -45,7 +45,7 @@ func TestListenServesOtherProcesses(t *testing.T) {
 	if s.URL == "" {
 		t.Fatal("no client URL with Listen")
 	}
-	nc, err := natsConnect(s.URL)
+	nc, err := natsConnect(s.URL, s.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

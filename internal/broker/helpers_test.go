@@ -1,5 +1,13 @@
 package broker_test
 
-import "github.com/nats-io/nats.go"
+import (
+	"fmt"
 
-func natsConnect(url string) (*nats.Conn, error) { return nats.Connect(url) }
+	"github.com/nats-io/nats.go"
+)
+
+func natsConnect(url string, opts ...nats.Option) (*nats.Conn, error) {
+	return nats.Connect(url, opts...)
+}
+
+func fmtAll(v any) string { return fmt.Sprintf("%v %+v %#v %s", v, v, v, v) }

@@ -76,7 +76,7 @@ func TestBudgetIsSharedAcrossConnections(t *testing.T) {
 	var budgets []*budget.Budget
 	budgets = append(budgets, b1)
 	for range 2 {
-		nc, err := nats.Connect(s.URL)
+		nc, err := nats.Connect(s.URL, s.ClientOptions()...)
 		require.NoError(t, err)
 		t.Cleanup(nc.Close)
 		js, err := jetstream.New(nc)

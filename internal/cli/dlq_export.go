@@ -33,7 +33,7 @@ one before a purge.`,
 	}
 	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
 	ff.bind(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file (mode 0600: dead letters hold personal data) instead of standard output")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		f, err := ff.filter(cmd, time.Now())
 		if err != nil {
@@ -55,7 +55,7 @@ one before a purge.`,
 		var w io.Writer = e.Stdout
 		var file *os.File
 		if output != "" {
-			if file, err = os.Create(output); err != nil {
+			if file, err = createPrivate(output); err != nil {
 				return usageErrorf("--output: %v", err)
 			}
 			defer file.Close()
@@ -76,4 +76,19 @@ one before a purge.`,
 		return nil
 	}
 	return cmd
+}
+
+// createPrivate creates or truncates path readable by its owner only: dead
+// letters hold names, emails and phone numbers. A file that existed with a
+// looser mode is narrowed too, before anything is written to it.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -79,6 +79,7 @@ func TestDLQScripts(t *testing.T) {
 			"streammsgs": cmdStreamMsgs,
 			"streamget":  cmdStreamGet,
 			"exits":      scripttest.Exits,
+			"filemode":   scripttest.FileMode,
 		},
 	})
 }
@@ -104,7 +105,7 @@ func scriptCtx() (context.Context, context.CancelFunc) {
 
 // natsserver [-maxbytes N] starts an embedded JetStream server on a free
 // loopback port, provisions omq's streams, and points omq at it with
-// OMQ_NATS_URL.
+// OMQ_NATS_URL and its credentials in OMQ_NATS_USER and OMQ_NATS_PASSWORD.
 func cmdNATSServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! natsserver")
@@ -124,7 +125,7 @@ func cmdNATSServer(ts *testscript.TestScript, neg bool, args []string) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := nats.Connect(srv.ClientURL(), srv.ClientOptions()...)
 	ts.Check(err)
 	ts.Defer(nc.Close)
 	js, err := jetstream.New(nc)
@@ -135,6 +136,8 @@ func cmdNATSServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	st.srv, st.nc, st.js = srv, nc, js
 	ts.Setenv("OMQ_NATS_URL", srv.ClientURL())
+	ts.Setenv("OMQ_NATS_USER", srv.Credentials().User)
+	ts.Setenv("OMQ_NATS_PASSWORD", srv.Credentials().Password)
 }
 
 // dlqseed [-ago DURATION] N KIND SUBJECT [ERROR...] dead-letters N

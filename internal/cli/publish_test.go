@@ -19,7 +19,7 @@ func publishEnv(t *testing.T) (url string, count func() uint64) {
 	top := streams.New("openmoove")
 	_, err := streams.Apply(context.Background(), s.JS, top, nil)
 	require.NoError(t, err)
-	return s.URL, func() uint64 {
+	return s.AuthURL(), func() uint64 {
 		st, err := s.JS.Stream(context.Background(), top.EventsStream())
 		require.NoError(t, err)
 		info, err := st.Info(context.Background())

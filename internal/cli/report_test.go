@@ -29,10 +29,10 @@ func TestTrackUntrackReport(t *testing.T) {
 		fine  = "33333333-3333-4333-8333-333333333333"
 		fresh = "44444444-4444-4444-8444-444444444444"
 	)
-	code, out, errOut := runOMQ("track", late, soon, fine, fresh, "--nats-url", s.URL)
+	code, out, errOut := runOMQ("track", late, soon, fine, fresh, "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, late+" tracking")
-	code, out, _ = runOMQ("track", late, "--nats-url", s.URL)
+	code, out, _ = runOMQ("track", late, "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "already tracked")
 
@@ -55,12 +55,12 @@ func TestTrackUntrackReport(t *testing.T) {
 	snap(soon, at.Add(24*time.Hour), false)
 	snap(fine, at.Add(10*24*time.Hour), false)
 
-	code, out, errOut = runOMQ("report", "--at", at.Format(time.RFC3339), "--nats-url", s.URL)
+	code, out, errOut = runOMQ("report", "--at", at.Format(time.RFC3339), "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "4 properties: 1 on track, 1 at risk, 1 overdue, 1 not polled yet")
 	require.Regexp(t, `overdue\s+`+late+`\s+1 1111 Street\s+25%\s+Legal Pack Preparation\s+2025-06-01\s+1\s+0`, out)
 
-	code, out, errOut = runOMQ("report", "--json", "--at", at.Format(time.RFC3339), "--at-risk-within", "240h", "--nats-url", s.URL)
+	code, out, errOut = runOMQ("report", "--json", "--at", at.Format(time.RFC3339), "--at-risk-within", "240h", "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code, errOut)
 	var rep monitor.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
@@ -68,10 +68,10 @@ func TestTrackUntrackReport(t *testing.T) {
 	require.Equal(t, late, rep.Properties[0].TransactionID)
 	require.Equal(t, 25.0, rep.Properties[0].CompletionPct)
 
-	code, out, _ = runOMQ("untrack", fresh, "--nats-url", s.URL)
+	code, out, _ = runOMQ("untrack", fresh, "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code)
 	require.Contains(t, out, fresh+" untracked")
-	code, out, _ = runOMQ("untrack", fresh, "--nats-url", s.URL)
+	code, out, _ = runOMQ("untrack", fresh, "--nats-url", s.AuthURL())
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "was not tracked")
 	_, err = store.Get(ctx, fresh)
@@ -85,7 +85,7 @@ func TestTrackUntrackReport(t *testing.T) {
 		{[]string{"track"}, "requires at least 1 arg"},
 		{[]string{"report", "--at", "yesterday"}, "RFC 3339"},
 	} {
-		code, _, errOut := runOMQ(append(c.args, "--nats-url", s.URL)...)
+		code, _, errOut := runOMQ(append(c.args, "--nats-url", s.AuthURL())...)
 		require.Equal(t, 2, code, c.args)
 		require.Contains(t, errOut, c.want)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/internal/logging"
 )
 
 // Env is what a command may touch of the outside world.
@@ -153,10 +154,30 @@ func (e *Env) loadConfig(cmd *cobra.Command, c *config.Config) error {
 	if path == "" {
 		path, _ = e.lookupEnv("OMQ_CONFIG")
 	}
+	// Before Load, which marks the flags it sets from the environment as
+	// changed too.
+	onCommandLine := config.SecretFlags(cmd.Flags())
 	if err := config.Load(cmd.Flags(), c, path, config.Source{LookupEnv: e.lookupEnv}); err != nil {
 		return &usageError{err: err}
 	}
+	e.warnSecretFlags(onCommandLine, c)
 	return nil
+}
+
+// warnSecretFlags logs one warning per secret given as a flag: any user of
+// the machine reads a command line (ps, /proc), not a file of mode 0600.
+func (e *Env) warnSecretFlags(names []string, c *config.Config) {
+	if len(names) == 0 {
+		return
+	}
+	log, err := logging.New(e.Stderr, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return // Validate has checked both; nothing better to warn with
+	}
+	for _, n := range names {
+		log.Warn("secret given as a command-line flag, readable by any user of this machine (ps); pass it in a file instead",
+			"flag", "--"+n, "use", config.EnvName(n)+"_FILE")
+	}
 }
 
 // bindConfig registers the setting groups on cmd and returns the Config the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/system"
@@ -22,7 +23,10 @@ func newRunCmd(e *Env) *cobra.Command {
 		Long: `Run every role of omq in one process, or the roles named by --only.
 
 With no --nats-url, omq starts an embedded NATS server with its file store
-under --data-dir, reachable by other processes on --nats-listen. With no
+under --data-dir, reachable by other processes on --nats-listen with user
+omq and the password generated in --data-dir/nats-password (or with
+--nats-user and OMQ_NATS_PASSWORD_FILE, required for a non-loopback
+--nats-listen). With no
 --openmoove-url, omq starts the local OpenMoove sandbox and no real API is
 called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 --shutdown-timeout; a second one forces the process to exit.`,
@@ -51,7 +55,10 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		if err != nil {
 			return err
 		}
-		attrs := []any{"http", sys.HTTPAddr(), "nats", sys.NATSURL()}
+		attrs := []any{"http", sys.HTTPAddr(), "nats", config.RedactURL(sys.NATSURL())}
+		if f := sys.NATSCredentialsFile(); f != "" && sys.NATSURL() != "" {
+			attrs = append(attrs, "nats_user", broker.DefaultUser, "nats_password_file", f)
+		}
 		if u := sys.SandboxURL(); u != "" {
 			attrs = append(attrs, "sandbox", u)
 		}

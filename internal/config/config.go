@@ -14,7 +14,9 @@ import (
 // Config is every setting of omq. The zero value is not usable; call
 // WithDefaults (the loader does) and then Validate.
 type Config struct {
-	// DataDir is where the embedded NATS server keeps its file store.
+	// DataDir is where the embedded NATS server keeps its file store and
+	// the password it generates for its clients (nats-password, mode
+	// 0600); commands that connect to a running omq read it there.
 	// Default "./omq-data".
 	DataDir string
 	// NATSURL names an external NATS server or cluster (comma-separated
@@ -28,7 +30,10 @@ type Config struct {
 	NATSCreds string
 	// NATSNKey is an NKey seed file for an external server.
 	NATSNKey string
-	// NATSUser and NATSPassword authenticate to an external server.
+	// NATSUser and NATSPassword authenticate to an external server. With
+	// the embedded server they replace the generated credentials: the
+	// server then accepts only them, and a non-loopback NATSListen requires
+	// them. Secret (the password).
 	NATSUser     string
 	NATSPassword string
 	// NATSToken authenticates to an external server.
@@ -263,6 +268,7 @@ func (c *Config) Validate() error {
 		func() error { return nonEmpty("data-dir", c.DataDir, "a directory path") },
 		func() error { return natsURLs(c.NATSURL) },
 		func() error { return hostPort("nats-listen", c.NATSListen, true) },
+		func() error { return c.embeddedAuth() },
 		func() error { return subjectToken("subject-prefix", c.SubjectPrefix) },
 		func() error { return intRange("replicas", c.Replicas, 1, 5) },
 		func() error { return hostPort("http", c.HTTP, true) },
@@ -331,12 +337,46 @@ func (c *Config) openMoove() error {
 	}
 	u, err := url.Parse(c.OpenMooveURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &FieldError{Flag: "openmoove-url", Value: c.OpenMooveURL, Accept: "an http(s) URL such as https://api.openmoove.com/api/v1/partners/, or empty for the local sandbox"}
+		return &FieldError{Flag: "openmoove-url", Value: RedactURL(c.OpenMooveURL), Accept: "an http(s) URL such as https://api.openmoove.com/api/v1/partners/, or empty for the local sandbox"}
+	}
+	if u.User != nil {
+		return &FieldError{Flag: "openmoove-url", Value: RedactURL(c.OpenMooveURL), Accept: "a URL without user:password@; the API authenticates with --openmoove-api-key (OMQ_OPENMOOVE_API_KEY_FILE)"}
 	}
 	if c.OpenMooveAPIKey == "" {
 		return &FieldError{Flag: "openmoove-api-key", Accept: "the partner API key (om_…) when --openmoove-url is set; set OMQ_OPENMOOVE_API_KEY or OMQ_OPENMOOVE_API_KEY_FILE"}
 	}
 	return nil
+}
+
+// embeddedAuth checks the credentials of the embedded server: both of
+// --nats-user and --nats-password or neither (the generated ones), and
+// credentials of the operator's own before the server listens beyond this
+// machine, where the generated password file cannot reach the clients.
+func (c *Config) embeddedAuth() error {
+	if !c.EmbeddedNATS() {
+		return nil
+	}
+	if (c.NATSUser == "") != (c.NATSPassword == "") {
+		return &FieldError{Flag: "nats-user", Value: c.NATSUser, Accept: "a user with a password (OMQ_NATS_PASSWORD_FILE) for the embedded server, or neither to use the generated credentials in --data-dir"}
+	}
+	if c.NATSUser != "" || strings.EqualFold(c.NATSListen, "off") || loopback(c.NATSListen) {
+		return nil
+	}
+	return &FieldError{Flag: "nats-listen", Value: c.NATSListen, Accept: "a loopback address such as 127.0.0.1:4222, or set --nats-user and OMQ_NATS_PASSWORD_FILE so the embedded server requires your own credentials from every client"}
+}
+
+// loopback reports whether host:port can only be reached from this
+// machine. A host name other than localhost may resolve anywhere.
+func loopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) natsTLS() error {
@@ -369,11 +409,7 @@ func (c *Config) ClientNATSURL() string {
 func (c Config) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(settings))
 	for _, s := range settings {
-		v := s.get(&c)
-		if s.secret && v != "" {
-			v = "[redacted]"
-		}
-		attrs = append(attrs, slog.String(s.name, v))
+		attrs = append(attrs, slog.String(s.name, s.printable(&c)))
 	}
 	return slog.GroupValue(attrs...)
 }
@@ -385,11 +421,7 @@ func (c Config) String() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		v := s.get(&c)
-		if s.secret && v != "" {
-			v = "[redacted]"
-		}
-		fmt.Fprintf(&b, "%s=%s", s.name, v)
+		fmt.Fprintf(&b, "%s=%s", s.name, s.printable(&c))
 	}
 	return b.String()
 }
@@ -476,7 +508,7 @@ func natsURLs(v string) error {
 	for _, part := range strings.Split(v, ",") {
 		u, err := url.Parse(strings.TrimSpace(part))
 		if err != nil || u.Host == "" || !validNATSScheme(u.Scheme) {
-			return &FieldError{Flag: "nats-url", Value: redactURL(v), Accept: "nats://host:port (tls://, ws:// and wss:// too; comma-separated for a cluster), or empty for the embedded server"}
+			return &FieldError{Flag: "nats-url", Value: RedactURL(v), Accept: "nats://host:port (tls://, ws:// and wss:// too; comma-separated for a cluster), or empty for the embedded server"}
 		}
 	}
 	return nil
@@ -490,11 +522,18 @@ func validNATSScheme(s string) bool {
 	return false
 }
 
-// redactURL hides any user:password in a URL list before it is printed.
-func redactURL(v string) string {
+// RedactURL hides any user:password in a URL, or a comma-separated list of
+// them, before it is logged or put in an error. A part that does not parse
+// is hidden whole when it may hold credentials (an "@"), since its password
+// cannot be told from the rest.
+func RedactURL(v string) string {
 	parts := strings.Split(v, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil && strings.Contains(p, "@"):
+			parts[i] = "[redacted]"
+		case err == nil && u.User != nil:
 			u.User = url.User("[redacted]")
 			parts[i] = u.String()
 		}

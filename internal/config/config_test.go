@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,93 @@ func TestPollReadShare(t *testing.T) {
 		if err != nil || c.PollReadShare != tt.want {
 			t.Errorf("%v %v: share = %g, err = %v; want %g", tt.args, tt.env, c.PollReadShare, err, tt.want)
 		}
+	}
+}
+
+// A server listening beyond loopback with only the generated password (which
+// never leaves the data dir) is one an operator has not secured: refuse it,
+// in one line that says what to set.
+func TestNonLoopbackNATSListenNeedsCredentials(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"0.0.0.0:4222", ":4222", "[::]:4222", "10.0.0.5:4222", "nats.internal:4222"} {
+		_, err := load(t, []string{"--nats-listen", addr}, env{}, nil, "")
+		var fe *config.FieldError
+		if !errors.As(err, &fe) || fe.Flag != "nats-listen" {
+			t.Errorf("%s without credentials: %v, want a --nats-listen error", addr, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "--nats-user") || !strings.Contains(msg, "OMQ_NATS_PASSWORD_FILE") || strings.Contains(msg, "\n") {
+			t.Errorf("%s: %q, want one line naming --nats-user and OMQ_NATS_PASSWORD_FILE", addr, msg)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:4222", "localhost:4222", "[::1]:4222", "127.0.0.2:0", "off"} {
+		if _, err := load(t, []string{"--nats-listen", addr}, env{}, nil, ""); err != nil {
+			t.Errorf("%s: %v, want loopback accepted without credentials", addr, err)
+		}
+	}
+	files := map[string]string{"/run/pw": "operator-password\n"}
+	c, err := load(t, []string{"--nats-listen", "0.0.0.0:4222", "--nats-user", "ops"}, env{"OMQ_NATS_PASSWORD_FILE": "/run/pw"}, files, "")
+	if err != nil || c.NATSPassword != "operator-password" {
+		t.Errorf("with --nats-user and OMQ_NATS_PASSWORD_FILE: %v (password %t), want accepted", err, c.NATSPassword != "")
+	}
+	if _, err := load(t, []string{"--nats-url", "nats://10.0.0.5:4222", "--nats-listen", "0.0.0.0:4222"}, env{}, nil, ""); err != nil {
+		t.Errorf("--nats-listen is unused with --nats-url: %v", err)
+	}
+}
+
+func TestEmbeddedCredentialsComeInPairs(t *testing.T) {
+	t.Parallel()
+	_, err := load(t, []string{"--nats-user", "ops"}, env{}, nil, "")
+	if err == nil || !strings.Contains(err.Error(), "--nats-user") || !strings.Contains(err.Error(), "OMQ_NATS_PASSWORD_FILE") {
+		t.Errorf("a user without a password: %v, want an error naming both", err)
+	}
+	_, err = load(t, nil, env{"OMQ_NATS_PASSWORD": "SECRET_alone"}, nil, "")
+	if err == nil || strings.Contains(err.Error(), "SECRET_alone") {
+		t.Errorf("a password without a user: %v, want an error without the password", err)
+	}
+}
+
+// URLs may carry user:password@; no rendering of the settings and no error
+// shows it.
+func TestURLCredentialsRedacted(t *testing.T) {
+	t.Parallel()
+	c := config.Defaults()
+	c.NATSURL = "nats://omq:SECRET_nats@10.0.0.5:4222,nats://omq:SECRET_nats2@10.0.0.6:4222"
+	c.OpenMooveURL, c.OpenMooveAPIKey = "https://partner:SECRET_api@api.example.com/api/v1/partners/", "om_x"
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("settings", "config", c)
+	shown := fmt.Sprintf("%v %+v %#v %s", c, c, c, c.String()) + logs.String()
+	if err := c.Validate(); err != nil {
+		shown += err.Error()
+	} else {
+		t.Error("an OpenMoove URL with user:password@ was accepted; the API key is the credential")
+	}
+	bad := config.Defaults()
+	bad.OpenMooveURL, bad.OpenMooveAPIKey = "ftp://u:SECRET_ftp@host/", "om_x"
+	shown += bad.Validate().Error()
+	bad = config.Defaults()
+	bad.NATSURL = "http://u:SECRET_http@host:4222"
+	shown += bad.Validate().Error()
+	if strings.Contains(shown, "SECRET") {
+		t.Errorf("a URL password is shown: %s", shown)
+	}
+	if !strings.Contains(shown, "10.0.0.6:4222") || !strings.Contains(shown, "api.example.com") {
+		t.Errorf("the redacted URLs lost their host: %s", shown)
+	}
+	if got := config.RedactURL("nats://u:p@%zz,nats://h:1"); strings.Contains(got, "u:p") {
+		t.Errorf("RedactURL of an unparsable URL kept its credentials: %s", got)
+	}
+}
+
+func TestSecretFlagsNamesOnlySecretsGivenAsFlags(t *testing.T) {
+	t.Parallel()
+	c := config.Defaults()
+	fset := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	config.Bind(fset, &c, config.GroupNATS, config.GroupIngest, config.GroupAPI)
+	if err := fset.Parse([]string{"--nats-password", "x", "--webhook-secret", "y", "--nats-user", "u", "--openmoove-url", "https://a.example/"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(config.SecretFlags(fset)); got != "[nats-password webhook-secret]" {
+		t.Errorf("SecretFlags = %s, want [nats-password webhook-secret]", got)
 	}
 }

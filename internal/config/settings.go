@@ -41,13 +41,13 @@ type setting struct {
 // settings is the table of every setting. Keep it in the order the README's
 // configuration table shows.
 var settings = []setting{
-	{"data-dir", GroupServer, false, "directory of the embedded NATS file store", func(c *Config) any { return &c.DataDir }},
+	{"data-dir", GroupNATS, false, "directory of the embedded NATS file store and its generated credentials (nats-password)", func(c *Config) any { return &c.DataDir }},
 	{"nats-url", GroupNATS, false, "external NATS server URL(s), comma-separated; empty starts an embedded server", func(c *Config) any { return &c.NATSURL }},
 	{"nats-listen", GroupNATS, false, "client address of the embedded server for other processes, or off", func(c *Config) any { return &c.NATSListen }},
 	{"nats-creds", GroupNATS, false, "NATS credentials file (external server)", func(c *Config) any { return &c.NATSCreds }},
 	{"nats-nkey", GroupNATS, false, "NATS NKey seed file (external server)", func(c *Config) any { return &c.NATSNKey }},
-	{"nats-user", GroupNATS, false, "NATS user name (external server)", func(c *Config) any { return &c.NATSUser }},
-	{"nats-password", GroupNATS, true, "NATS password (external server); prefer OMQ_NATS_PASSWORD_FILE", func(c *Config) any { return &c.NATSPassword }},
+	{"nats-user", GroupNATS, false, "NATS user name; with the embedded server, the one user it accepts instead of the generated omq (required for a non-loopback --nats-listen)", func(c *Config) any { return &c.NATSUser }},
+	{"nats-password", GroupNATS, true, "password of --nats-user; prefer OMQ_NATS_PASSWORD_FILE", func(c *Config) any { return &c.NATSPassword }},
 	{"nats-token", GroupNATS, true, "NATS token (external server); prefer OMQ_NATS_TOKEN_FILE", func(c *Config) any { return &c.NATSToken }},
 	{"nats-tls-ca", GroupNATS, false, "CA bundle to trust for TLS to NATS", func(c *Config) any { return &c.NATSTLSCA }},
 	{"nats-tls-cert", GroupNATS, false, "client certificate for TLS to NATS", func(c *Config) any { return &c.NATSTLSCert }},
@@ -64,7 +64,7 @@ var settings = []setting{
 	{"ingest-token", GroupIngest, true, "bearer token of POST /v1/events and /v1/properties; empty disables them; prefer OMQ_INGEST_TOKEN_FILE", func(c *Config) any { return &c.IngestToken }},
 	{"ingest-max-bytes", GroupIngest, false, "largest ingest request body in bytes", func(c *Config) any { return &c.IngestMaxBytes }},
 	{"ingest-max-items", GroupIngest, false, "most items in one ingest request (1 to 10000); more get 400", func(c *Config) any { return &c.IngestMaxItems }},
-	{"webhook-secret", GroupIngest, true, "OpenMoove webhook secret(s), comma-separated for rotation; empty disables the receiver", func(c *Config) any { return &c.WebhookSecrets }},
+	{"webhook-secret", GroupIngest, true, "OpenMoove webhook secret(s), comma-separated for rotation; empty disables the receiver; prefer OMQ_WEBHOOK_SECRET_FILE", func(c *Config) any { return &c.WebhookSecrets }},
 	{"webhook-max-age", GroupIngest, false, "oldest a webhook may be (its timestamp to its receipt) and still change state; older ones are acknowledged and ignored", func(c *Config) any { return &c.WebhookMaxAge }},
 	{"concurrency", GroupWorkers, false, "messages each worker handles at once", func(c *Config) any { return &c.Concurrency }},
 	{"ack-wait", GroupWorkers, false, "how long NATS waits for an ack before redelivering", func(c *Config) any { return &c.AckWait }},
@@ -98,6 +98,24 @@ var settings = []setting{
 // upper-cased with dashes as underscores.
 func EnvName(flag string) string {
 	return "OMQ_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// urlSettings may carry user:password@ in their value.
+var urlSettings = map[string]bool{"nats-url": true, "openmoove-url": true}
+
+// printable is the value as it may be logged or shown: secrets redacted,
+// and the credentials inside URLs.
+func (s setting) printable(c *Config) string {
+	v := s.get(c)
+	switch {
+	case v == "":
+		return v
+	case s.secret:
+		return "[redacted]"
+	case urlSettings[s.name]:
+		return RedactURL(v)
+	}
+	return v
 }
 
 func (s setting) get(c *Config) string {
@@ -317,6 +335,20 @@ func unknownKeys(file map[string]string, path string) error {
 	}
 	sort.Strings(bad)
 	return &FieldError{Flag: "config", Value: path, Accept: fmt.Sprintf("only known settings (flag names such as log-level); unknown: %s", strings.Join(bad, ", "))}
+}
+
+// SecretFlags names the secret settings given as flags on fs's command
+// line, where any user of the machine can read them (ps, /proc). Call it
+// before Load, which marks the flags it fills from the environment as
+// changed too.
+func SecretFlags(fs *pflag.FlagSet) []string {
+	var out []string
+	for _, s := range settings {
+		if f := fs.Lookup(s.name); s.secret && f != nil && f.Changed {
+			out = append(out, s.name)
+		}
+	}
+	return out
 }
 
 // Setting describes one setting for documentation.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +15,9 @@ import (
 	"github.com/openmoove/omq/internal/broker"
 )
 
-// Server is a running embedded server with a connection to it.
+// Server is a running embedded server with a connection to it. Like every
+// embedded server it requires credentials: a TCP client connects with
+// nats.Connect(s.URL, s.ClientOptions()...), a child process with AuthURL.
 type Server struct {
 	*broker.Embedded
 	Dir  string
@@ -70,6 +74,17 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// AuthURL is URL with the credentials in it, for a child process that gets
+// one string; "" without Listen. Test code only: it holds the password.
+func (s *Server) AuthURL() string { return withCredentials(s.URL, s.Credentials()) }
+
+func withCredentials(u string, c broker.Credentials) string {
+	if u == "" {
+		return ""
+	}
+	return strings.Replace(u, "nats://", "nats://"+url.UserPassword(c.User, c.Password).String()+"@", 1)
+}
+
 // Stop closes the connection and shuts the server down; it is safe to call
 // more than once.
 func (s *Server) Stop(t testing.TB) {
@@ -88,6 +103,8 @@ func (s *Server) Stop(t testing.TB) {
 type Cluster struct {
 	Nodes []*broker.Embedded
 	URLs  []string
+	// Credentials are the same on every node, so a client may fail over.
+	Credentials broker.Credentials
 }
 
 // StartCluster runs a three-node cluster in this process and waits for a
@@ -99,11 +116,12 @@ func StartCluster(t testing.TB) *Cluster {
 	for i, p := range ports {
 		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
 	}
-	c := &Cluster{}
+	c := &Cluster{Credentials: broker.Credentials{User: broker.DefaultUser, Password: "natstest-cluster"}}
 	for i := range 3 {
 		e, err := broker.StartEmbedded(broker.EmbeddedOptions{
 			StoreDir: t.TempDir(), ServerName: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0",
-			Cluster: &broker.ClusterOptions{Name: "C1", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes},
+			Cluster:     &broker.ClusterOptions{Name: "C1", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes},
+			Credentials: c.Credentials,
 		})
 		if err != nil {
 			c.stop()
@@ -125,7 +143,7 @@ func StartCluster(t testing.TB) *Cluster {
 // Connect opens a TCP connection to the cluster, closed in t.Cleanup.
 func (c *Cluster) Connect(t testing.TB) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(c.URLs[0] + "," + c.URLs[1] + "," + c.URLs[2])
+	nc, err := nats.Connect(c.URLs[0]+","+c.URLs[1]+","+c.URLs[2], c.Credentials.Options()...)
 	if err != nil {
 		t.Fatalf("natstest: connect to cluster: %v", err)
 	}

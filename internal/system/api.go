@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/config"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
@@ -37,7 +38,7 @@ func startAPI(ctx context.Context, d *Deps, tweak func(*sandbox.Config)) (*apiHa
 		h.config = openmoove.Config{BaseURL: sb.URL(), APIKey: key}
 	} else {
 		h.config = openmoove.Config{BaseURL: cfg.OpenMooveURL, APIKey: cfg.OpenMooveAPIKey}
-		log.Info("using the OpenMoove API", "url", cfg.OpenMooveURL)
+		log.Info("using the OpenMoove API", "url", config.RedactURL(cfg.OpenMooveURL))
 	}
 	b, err := budget.New(ctx, d.JS, d.Topology, budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute,
 		Logger: log.With("component", "budget")})

@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,12 +290,86 @@ func TestSecretsNeverLeak(t *testing.T) {
 		check.add("failed start", err.Error())
 	}
 
+	// omq run itself: its start-up lines name the NATS and API URLs (here
+	// with the password inside --nats-url) and it warns about a secret
+	// given as a flag; an API URL with user:password@ is refused.
+	authURL := strings.Replace(natsURL, "nats://", "nats://omq:"+canaryNATSPass+"@", 1)
+	apiKeyEnv := func(k string) (string, bool) {
+		if k == "OMQ_OPENMOOVE_API_KEY" {
+			return canaryAPIKey, true
+		}
+		return "", false
+	}
+	runArgs := []string{"--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--log-level", "debug", "--log-format", "json"}
+	code, out := runOMQ(ctx, t, apiKeyEnv, append(runArgs, "--nats-url", authURL, "--openmoove-url", sb.URL(), "--ingest-token", canaryIngest)...)
+	check.add(fmt.Sprintf("omq run, password in --nats-url (exit %d)", code), out)
+	if code != 0 || !strings.Contains(out, `"flag":"--ingest-token","use":"OMQ_INGEST_TOKEN_FILE"`) {
+		t.Errorf("omq run with a password in --nats-url: exit %d, want 0 and a warning about --ingest-token: %s", code, out)
+	}
+	badAPI := strings.Replace(sb.URL(), "http://", "http://partner:"+canaryAPIKey+"@", 1)
+	code, out = runOMQ(ctx, t, apiKeyEnv, append(runArgs, "--nats-url", authURL, "--openmoove-url", badAPI)...)
+	check.add(fmt.Sprintf("omq run, credentials in --openmoove-url (exit %d)", code), out)
+	if code != 2 {
+		t.Errorf("omq run with user:password in --openmoove-url: exit %d, want 2: %s", code, out)
+	}
+
 	stop(t, s)
 	check.add("omq logs", logs.String())
 	check.add("sandbox logs", sbLogs.String())
 	check.verify()
 	if !strings.Contains(logs.String(), `"level":"DEBUG"`) {
 		t.Error("no debug lines logged: the test did not see the debug paths")
+	}
+}
+
+// TestEmbeddedNATSPasswordNeverLogged: the password omq run generates for
+// its embedded NATS is a secret like the others; only the file's path is
+// logged.
+func TestEmbeddedNATSPasswordNeverLogged(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	code, out := runOMQ(ctx, t, func(string) (string, bool) { return "", false },
+		"--data-dir", dir, "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--log-level", "debug", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("omq run: exit %d: %s", code, out)
+	}
+	pw, err := os.ReadFile(filepath.Join(dir, "nats-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(string(pw))
+	if len(secret) < 20 || strings.Contains(out, secret) {
+		t.Errorf("the generated NATS password (%d characters) is in the log, or too short to be one", len(secret))
+	}
+	if !strings.Contains(out, `"nats_password_file":"`+filepath.Join(dir, "nats-password")+`"`) {
+		t.Errorf("omq ready does not say where the NATS password is: %s", out)
+	}
+}
+
+// runOMQ runs "omq run ARGS" until it is ready, then stops it with a
+// signal; it returns the exit status and everything it wrote.
+func runOMQ(ctx context.Context, t *testing.T, env func(string) (string, bool), args ...string) (int, string) {
+	t.Helper()
+	out := &lockedBuffer{}
+	sigs := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, append([]string{"run"}, args...), &cli.Env{Stdin: bytes.NewReader(nil), Stdout: out, Stderr: out, LookupEnv: env, Signals: sigs, Exit: func(int) {}})
+	}()
+	for {
+		select {
+		case code := <-done:
+			return code, out.String()
+		case <-ctx.Done():
+			t.Fatalf("omq run neither ready nor failed: %s", out.String())
+		case <-time.After(20 * time.Millisecond):
+			if strings.Contains(out.String(), `"msg":"omq ready"`) {
+				sigs <- syscall.SIGTERM
+				return <-done, out.String()
+			}
+		}
 	}
 }
 

@@ -49,13 +49,16 @@ type System struct {
 	log      *slog.Logger
 	deps     Deps
 	embedded *broker.Embedded
-	api      *apiHandle
-	httpSrv  *http.Server
-	httpLn   net.Listener
-	comps    []Component
-	ready    atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	// credsFile is the generated password file of the embedded server, or
+	// "" when the operator gave credentials or NATS is external.
+	credsFile string
+	api       *apiHandle
+	httpSrv   *http.Server
+	httpLn    net.Listener
+	comps     []Component
+	ready     atomic.Bool
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // Start brings omq up: NATS, streams, API, roles, then the HTTP listener.
@@ -152,10 +155,15 @@ func selectRoles(only []string) ([]Role, error) {
 func (s *System) startNATS(ctx context.Context) error {
 	cfg := s.deps.Config
 	if cfg.EmbeddedNATS() {
+		creds, err := s.embeddedCredentials()
+		if err != nil {
+			return err
+		}
 		e, err := broker.StartEmbedded(broker.EmbeddedOptions{
-			StoreDir: filepath.Join(cfg.DataDir, "jetstream"),
-			Listen:   cfg.NATSListen,
-			Logger:   s.log.With(logging.KeyComponent, "nats-server"),
+			StoreDir:    filepath.Join(cfg.DataDir, "jetstream"),
+			Listen:      cfg.NATSListen,
+			Logger:      s.log.With(logging.KeyComponent, "nats-server"),
+			Credentials: creds,
 		})
 		if err != nil {
 			return err
@@ -179,6 +187,21 @@ func (s *System) startNATS(ctx context.Context) error {
 	}
 	s.deps.Conn = nc
 	return nil
+}
+
+// embeddedCredentials are --nats-user/--nats-password when set, else the
+// password generated once in the data dir, where omq's commands find it.
+func (s *System) embeddedCredentials() (broker.Credentials, error) {
+	cfg := s.deps.Config
+	if cfg.NATSUser != "" {
+		return broker.Credentials{User: cfg.NATSUser, Password: cfg.NATSPassword}, nil
+	}
+	c, err := broker.EnsurePassword(cfg.DataDir, s.log.With(logging.KeyComponent, "nats-server"))
+	if err != nil {
+		return c, err
+	}
+	s.credsFile = broker.PasswordPath(cfg.DataDir)
+	return c, nil
 }
 
 func (s *System) listenHTTP() error {
@@ -220,6 +243,20 @@ func (s *System) NATSURL() string {
 	}
 	return s.deps.Config.NATSURL
 }
+
+// NATSCredentials are the user and password the embedded server requires
+// of every client; ok is false with an external server.
+func (s *System) NATSCredentials() (user, password string, ok bool) {
+	if s.embedded == nil {
+		return "", "", false
+	}
+	c := s.embedded.Credentials()
+	return c.User, c.Password, true
+}
+
+// NATSCredentialsFile is the file holding the generated password of the
+// embedded server, or "" when --nats-user was given or NATS is external.
+func (s *System) NATSCredentialsFile() string { return s.credsFile }
 
 // SandboxURL is the in-process sandbox's partner API base URL, or "" when omq
 // talks to a real API.

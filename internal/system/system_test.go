@@ -99,6 +99,7 @@ func TestReadyzWhenNATSIsGone(t *testing.T) {
 	ns := natstest.Start(t, natstest.Listen())
 	c := testConfig(t)
 	c.NATSURL = ns.URL
+	c.NATSUser, c.NATSPassword = ns.Credentials().User, ns.Credentials().Password
 	s := start(t, c, nil)
 	url := "http://" + s.HTTPAddr() + "/readyz"
 	if code, _ := get(t, url); code != http.StatusOK {

@@ -47,7 +47,7 @@ func TestKilledAfterTheAPIAnsweredCreatesOnce(t *testing.T) {
 	settings.InProcessRetryWindow, settings.RetryMin, settings.RetryMax = 200*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
 
 	replica := func(afterCreate func(context.Context, string) error) (*workers.Worker, *nats.Conn) {
-		nc, err := nats.Connect(ns.URL)
+		nc, err := nats.Connect(ns.URL, ns.ClientOptions()...)
 		require.NoError(t, err)
 		js, err := jetstream.New(nc)
 		require.NoError(t, err)
