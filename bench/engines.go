@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"

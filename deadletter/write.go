@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // MaxHistory is how many ErrorRecords a dead letter keeps in HeaderErrors:

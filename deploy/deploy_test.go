@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/pflag"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 // The shipped NATS configs must parse with nats-server's own parser and

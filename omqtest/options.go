@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // MoverName is the mover's consumer name on the ADVISORIES stream and its

@@ -13,7 +13,7 @@ import (
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 )
 

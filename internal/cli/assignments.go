@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/workers/properties"
 )
 

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/openmoove/omq/deadletter"
-	"github.com/openmoove/omq/internal/config"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/streams"
 )
 
 func newDLQCmd(e *Env) *cobra.Command {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/deadletter"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 func newDLQEditCmd(e *Env) *cobra.Command {

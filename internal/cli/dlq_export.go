@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 func newDLQExportCmd(e *Env) *cobra.Command {

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/openmoove/omq/deadletter"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 // purgeShown is how many letters purge lists before asking.

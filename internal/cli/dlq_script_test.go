@@ -20,7 +20,7 @@ import (
 	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/cli"
 	"github.com/openmoove/omq/internal/scripttest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // TestMain makes this test binary also the omq command (and a fake

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/deadletter"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 // dlqWarnPercent is the fill from which stats warns, as omq run does.

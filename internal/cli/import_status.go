@@ -13,8 +13,8 @@ import (
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/internal/config"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // omq track / untrack / report against a NATS with the TRACKING bucket; the

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
 )
 

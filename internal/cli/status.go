@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/internal/config"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 )
 

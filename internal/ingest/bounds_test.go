@@ -14,7 +14,7 @@ import (
 
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // setupItems is setup with a 1 MiB body cap and the given item cap (0: the

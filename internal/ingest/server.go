@@ -19,7 +19,7 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // Options configure the ingest endpoints.

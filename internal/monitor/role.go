@@ -6,9 +6,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 )
 

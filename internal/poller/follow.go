@@ -11,7 +11,7 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 // FollowName is the durable consumer on the outcomes stream through which

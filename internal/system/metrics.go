@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetStream, top streams.Topology) {

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove/sandbox"

@@ -20,7 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/internal/cli"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"

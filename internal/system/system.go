@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/internal/broker"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 

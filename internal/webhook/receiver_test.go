@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )

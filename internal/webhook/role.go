@@ -8,8 +8,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/internal/config"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/webhooks"

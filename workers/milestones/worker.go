@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/config"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/workers"
 )

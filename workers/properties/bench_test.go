@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"

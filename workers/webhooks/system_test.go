@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/poller"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/openmoove"

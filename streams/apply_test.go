@@ -10,7 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/internal/streams"
+	"github.com/openmoove/omq/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

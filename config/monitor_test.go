@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 // The poller's, report's and monitor's settings: defaults, environment and

@@ -6,16 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openmoove/omq/internal/config"
+	"github.com/openmoove/omq/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's settings table")
 
 // The README's configuration table is generated from the settings table, so
-// the docs cannot drift from the code. Run `go test ./internal/config -run
+// the docs cannot drift from the code. Run `go test ./config -run
 // README -update` after adding a setting.
 func TestREADMESettingsTable(t *testing.T) {
-	const path = "../../README.md"
+	const path = "../README.md"
 	const start, end = "<!-- settings:start -->\n", "<!-- settings:end -->"
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestREADMESettingsTable(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("README settings table is stale; run: go test ./internal/config -run README -update")
+	t.Fatalf("README settings table is stale; run: go test ./config -run README -update")
 }
 
 func table() string {
