@@ -1,14 +1,18 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/internal/httpserve"
 )
 
 // Config is every setting of omq. The zero value is not usable; call
@@ -49,6 +53,18 @@ type Config struct {
 	// ingest, webhooks, console). "off" disables it. Default
 	// "127.0.0.1:8080".
 	HTTP string
+	// HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout and HTTPMaxConns
+	// are the limits of the HTTP listener (httpserve.Limits); defaults 15s,
+	// 30s, 60s and 512, whose reasons httpserve gives.
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+	HTTPMaxConns     int
+	// HTTPTLSCert and HTTPTLSKey, both set, make the HTTP listener serve
+	// HTTPS only (webhooks need HTTPS when no proxy is in front). Files of
+	// PEM; both or neither.
+	HTTPTLSCert string
+	HTTPTLSKey  string
 
 	// OpenMooveURL is the Partner API base URL, for example
 	// https://api.openmoove.com/api/v1/partners/. Empty (the default) starts
@@ -78,6 +94,10 @@ type Config struct {
 	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
 	// Empty disables the webhook receiver. Secret.
 	WebhookSecrets []string
+	// WebhookMaxBytes caps a webhook body: OpenMoove's are a few KB, and
+	// the body is read before its signature can be checked, so a stranger
+	// can make omq hold this much per connection. Default 64 KiB.
+	WebhookMaxBytes int
 
 	// Concurrency is how many messages each worker handles at once.
 	// Default 8.
@@ -182,7 +202,12 @@ func (c *Config) WithDefaults() *Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	setDefaultDur(&c.HTTPReadTimeout, httpserve.DefaultReadTimeout)
+	setDefaultDur(&c.HTTPWriteTimeout, httpserve.DefaultWriteTimeout)
+	setDefaultDur(&c.HTTPIdleTimeout, httpserve.DefaultIdleTimeout)
+	setDefaultInt(&c.HTTPMaxConns, httpserve.DefaultMaxConns)
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
+	setDefaultInt(&c.WebhookMaxBytes, 64<<10)
 	setDefaultInt(&c.Concurrency, 8)
 	setDefaultDur(&c.AckWait, 30*time.Second)
 	setDefaultInt(&c.MaxDeliver, 20)
@@ -262,7 +287,13 @@ func (c *Config) Validate() error {
 		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },
 		func() error { return nonNegative("shutdown-timeout", c.ShutdownTimeout) },
 		func() error { return c.natsTLS() },
+		func() error { return durationRange("http-read-timeout", c.HTTPReadTimeout, time.Second, time.Hour) },
+		func() error { return c.httpWriteTimeout() },
+		func() error { return durationRange("http-idle-timeout", c.HTTPIdleTimeout, time.Second, time.Hour) },
+		func() error { return intRange("http-max-conns", c.HTTPMaxConns, 1, 100_000) },
+		func() error { return c.httpTLS() },
 		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
+		func() error { return intRange("webhook-max-bytes", c.WebhookMaxBytes, 1024, 16<<20) },
 		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
 		func() error { return positiveDuration("ack-wait", c.AckWait) },
 		func() error { return intRange("max-deliver", c.MaxDeliver, 2, 1000) },
@@ -323,6 +354,43 @@ func (c *Config) openMoove() error {
 	}
 	if c.OpenMooveAPIKey == "" {
 		return &FieldError{Flag: "openmoove-api-key", Accept: "the partner API key (om_…) when --openmoove-url is set; set OMQ_OPENMOOVE_API_KEY or OMQ_OPENMOOVE_API_KEY_FILE"}
+	}
+	return nil
+}
+
+func (c *Config) httpWriteTimeout() error {
+	if c.HTTPWriteTimeout < c.HTTPReadTimeout || c.HTTPWriteTimeout > time.Hour {
+		// Go's write deadline starts when the headers are read, so it must
+		// also cover reading the body.
+		return &FieldError{Flag: "http-write-timeout", Value: c.HTTPWriteTimeout.String(),
+			Accept: "a duration from --http-read-timeout (" + c.HTTPReadTimeout.String() + ") to 1h; raise it or lower --http-read-timeout"}
+	}
+	return nil
+}
+
+// httpTLS checks that the certificate and key are both set or both empty,
+// readable, and a pair, so omq run fails at start and names the flag.
+func (c *Config) httpTLS() error {
+	if c.HTTPTLSCert == "" && c.HTTPTLSKey == "" {
+		return nil
+	}
+	if c.HTTPTLSCert == "" || c.HTTPTLSKey == "" {
+		flag, v := "http-tls-cert", c.HTTPTLSCert
+		if c.HTTPTLSCert == "" {
+			flag, v = "http-tls-key", c.HTTPTLSKey
+		}
+		return &FieldError{Flag: flag, Value: v, Accept: "--http-tls-cert and --http-tls-key together, or neither for plain HTTP"}
+	}
+	cert, err := os.ReadFile(c.HTTPTLSCert)
+	if err != nil {
+		return &FieldError{Flag: "http-tls-cert", Value: c.HTTPTLSCert, Accept: fmt.Sprintf("a readable PEM certificate file (%v)", unwrapPathErr(err))}
+	}
+	key, err := os.ReadFile(c.HTTPTLSKey)
+	if err != nil {
+		return &FieldError{Flag: "http-tls-key", Value: c.HTTPTLSKey, Accept: fmt.Sprintf("a readable PEM private key file (%v)", unwrapPathErr(err))}
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		return &FieldError{Flag: "http-tls-cert", Value: c.HTTPTLSCert, Accept: fmt.Sprintf("a PEM certificate whose private key is --http-tls-key %s (%v)", c.HTTPTLSKey, err)}
 	}
 	return nil
 }
@@ -425,6 +493,13 @@ func atLeast(flag string, d time.Duration, other string, min time.Duration) erro
 func shorterThan(flag string, d time.Duration, other string, limit time.Duration) error {
 	if d <= 0 || d >= limit {
 		return &FieldError{Flag: flag, Value: d.String(), Accept: "a positive duration shorter than " + other + " (" + limit.String() + ")"}
+	}
+	return nil
+}
+
+func durationRange(flag string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a duration from " + lo.String() + " to " + hi.String() + ", such as 15s"}
 	}
 	return nil
 }
