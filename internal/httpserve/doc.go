@@ -14,7 +14,8 @@
 //	go srv.Serve()
 //	defer srv.Shutdown(ctx)
 //
-// With Options.TLS set the listener speaks only HTTPS (HTTP/2 included); a
-// plain HTTP request gets Go's 400 "client sent an HTTP request to an HTTPS
-// server".
+// Every listener speaks HTTP/1.1 only: an HTTP/2 connection multiplexes
+// hundreds of requests, each holding a body, past what MaxConns bounds. With
+// Options.TLS set the listener speaks only HTTPS; a plain HTTP request gets
+// Go's 400 "client sent an HTTP request to an HTTPS server".
 package httpserve

@@ -131,6 +131,12 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	// HTTP/1.1 only, over TLS too: an HTTP/2 connection carries up to 250
+	// requests at once, each holding a body up to its route's cap, which
+	// would make MaxConns no bound on memory; omq's callers (OpenMoove's
+	// webhooks, ingest, Prometheus) gain nothing from HTTP/2.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
 	if opts.BaseContext != nil {
 		srv.BaseContext = func(net.Listener) context.Context { return opts.BaseContext }
 	}

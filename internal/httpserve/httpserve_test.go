@@ -64,10 +64,13 @@ func TestTLS(t *testing.T) {
 	require.NoError(t, err)
 	srv := serve(t, httpserve.Options{TLS: tc})
 	require.True(t, srv.TLS())
-	resp, err := cert.Client().Get("https://" + srv.Addr() + "/")
+	client := cert.Client()
+	client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+	resp, err := client.Get("https://" + srv.Addr() + "/")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusTeapot, resp.StatusCode)
+	require.Equal(t, "HTTP/1.1", resp.Proto, "HTTP/2 would multiplex requests past the connection cap")
 	_, err = httpserve.LoadTLS(cert.CertFile, cert.CertFile)
 	require.ErrorContains(t, err, cert.CertFile, "the error names the files")
 }
