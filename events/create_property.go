@@ -55,6 +55,10 @@ var CreateFieldNames = []string{
 	"sale_method", "products", "request_id",
 }
 
+// unknownCreateField is built once: a body may hold a hundred thousand
+// unknown fields.
+var unknownCreateField = "unknown field; accepted: " + strings.Join(CreateFieldNames, ", ")
+
 // DecodeCreateProperty reads a creation from JSON and trusts nothing: the
 // body must be one JSON object whose fields are known and of the right type
 // (null is taken as absent). Every problem is reported, field by field, in a
@@ -80,7 +84,7 @@ func DecodeCreateProperty(b []byte) (CreateProperty, error) {
 	for k, val := range raw {
 		want, ok := createFields[k]
 		if !ok {
-			v.Fields[k] = append(v.Fields[k], "unknown field; accepted: "+strings.Join(CreateFieldNames, ", "))
+			v.Fields[k] = append(v.Fields[k], unknownCreateField)
 			continue
 		}
 		if string(val) == "null" {

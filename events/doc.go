@@ -11,10 +11,25 @@
 //	 "occurred_at":"2024-01-15T10:30:00Z","source":"crm","actor":"Jane","data":{}}
 //
 // type and transaction_id are required; id becomes the Nats-Msg-Id, so the
-// same event published twice inside the duplicate window is stored once.
-// Parse decodes and validates raw bytes with one error per field
-// (*ValidationError); Event.Validate checks a typed value. The JSON Schema in
-// events/schema says the same thing for publishers in other languages.
+// same event published twice inside the duplicate window is stored once (an
+// empty or null id means none). occurred_at is an RFC 3339 §5.6 date-time
+// (OccurredAtPattern): "t" and "z" may be lower-case, as the RFC allows; an
+// offset must lie within ±23:59, so that every accepted event can be
+// written out again; a leap second is refused, since time.Time cannot hold
+// it. Parse decodes and validates raw bytes with one error per field
+// (*ValidationError); Event.Validate checks a typed value. Every reader of
+// outside bytes uses Parse: HTTP ingest, omq publish and the milestone
+// worker, which trusts nothing that came over NATS.
+//
+// # One contract
+//
+// The JSON Schemas in events/schema accept exactly what omq accepts:
+// event.schema.json what Parse accepts, create_property.schema.json what
+// DecodeCreateProperty then CreateProperty.Validate(nil) accept. A test
+// runs a corpus of a few hundred bodies through a real validator and the
+// decoders and fails on any disagreement. What a deployment fills in (a
+// default estate agent, --assignments) is not in the schema: it is the
+// strict form.
 //
 // # Milestones
 //

@@ -44,10 +44,25 @@ const (
 
 var (
 	idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@=+/-]{1,128}$`)
+	// occurredAtRE is OccurredAtPattern compiled. time.Parse alone is laxer
+	// than RFC 3339 (a one-digit hour, a comma before the fraction, an
+	// offset of +24:00 that time.MarshalJSON then refuses) and stricter
+	// (lower-case t and z), so the grammar is checked first.
+	occurredAtRE = regexp.MustCompile(OccurredAtPattern)
 	// A transaction id goes into API paths and KV keys: the UUID or the
 	// numeric property id.
 	txPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
+
+// OccurredAtPattern is the grammar of occurred_at, RFC 3339 §5.6
+// date-time: "T" and "Z" in either case, any number of fraction digits
+// (kept to the nanosecond), an offset within ±23:59. A leap second (second
+// 60) is refused: Go's time cannot hold it, and no upstream clock we know
+// of sends one; send :59. The day must also exist in its month (February
+// 30 is refused), which a pattern cannot say; the schema's "format":
+// "date-time" does. events/schema/event.schema.json carries the same
+// pattern; a test keeps them equal.
+const OccurredAtPattern = `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`
 
 // Event is a fact from an upstream system. Type and TransactionID are
 // required; ID becomes the Nats-Msg-Id and is generated (a UUIDv7) by the
@@ -150,7 +165,7 @@ var fields = []struct{ name, want string }{
 	{"id", "a string"},
 	{"type", "a string"},
 	{"transaction_id", "a string"},
-	{"occurred_at", "an RFC 3339 time string such as 2024-01-15T10:30:00Z"},
+	{"occurred_at", "an RFC 3339 time string such as 2024-01-15T10:30:00Z (offset within ±23:59, no leap second)"},
 	{"source", "a string"},
 	{"actor", "a string"},
 	{"data", "a JSON object"},
@@ -184,7 +199,7 @@ func Parse(raw []byte) (Event, error) {
 		}
 	}
 	for name := range obj {
-		v.add(name, "unknown field: the envelope has "+fieldNames())
+		v.add(name, unknownFieldMsg)
 	}
 	e.check(&v)
 	return e, v.err()
@@ -203,7 +218,7 @@ func decodeEventField(e *Event, name string, val json.RawMessage) error {
 		if err := json.Unmarshal(val, &s); err != nil {
 			return err
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseOccurredAt(s)
 		e.OccurredAt = t
 		return err
 	case "source":
@@ -218,6 +233,19 @@ func decodeEventField(e *Event, name string, val json.RawMessage) error {
 	}
 	return nil
 }
+
+// parseOccurredAt reads an RFC 3339 date-time as OccurredAtPattern allows.
+func parseOccurredAt(s string) (time.Time, error) {
+	if !occurredAtRE.MatchString(s) {
+		return time.Time{}, errors.New("not RFC 3339")
+	}
+	// The pattern admits only digits, - : . + and the letters t, z.
+	return time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+}
+
+// unknownFieldMsg is built once: a body may hold a hundred thousand
+// unknown fields.
+var unknownFieldMsg = "unknown field: the envelope has " + fieldNames()
 
 func fieldNames() string {
 	names := make([]string, len(fields))

@@ -29,7 +29,7 @@ func TestFailuresSayWhatWasSeen(t *testing.T) {
 	require.NoError(t, err)
 	_, err = omq.Publisher.Publish(t.Context(), events.Event{ID: "crm-offer-7", Type: events.TypeOfferAccepted, TransactionID: auction})
 	require.NoError(t, err)
-	omq.RequireDeadLetter(t, omqtest.DeadLetterFilter{Subject: "openmoove.events.offer_accepted"})
+	awaitDeadLetter(t, omq, omqtest.DeadLetterFilter{Subject: "openmoove.events.offer_accepted"})
 
 	t.Run("milestone", func(t *testing.T) {
 		msg := failure(t, func(tb testing.TB) { omq.RequireMilestoneCompleted(tb, auction, openmoove.MilestoneOfferAcceptance) })
@@ -51,7 +51,7 @@ func TestFailuresSayWhatWasSeen(t *testing.T) {
 		req.PropertyAddress = "1 Nowhere Road"
 		ack, err := omq.Publisher.CreateProperty(t.Context(), events.CreateProperty{RequestID: "crm-refused-1", CreateClientRequest: req})
 		require.NoError(t, err)
-		omq.RequireDeadLetter(t, omqtest.DeadLetterFilter{Subject: "openmoove.commands.>"})
+		awaitDeadLetter(t, omq, omqtest.DeadLetterFilter{Subject: "openmoove.commands.>"})
 		msg := failure(t, func(tb testing.TB) { omq.RequirePropertyCreated(tb, ack.ID) })
 		for _, want := range []string{"property_created outcome of request_id crm-refused-1", "We do not cover this address.", "OPENMOOVE_COMMANDS still holds 0"} {
 			require.Contains(t, msg, want)
@@ -73,6 +73,17 @@ func TestFailuresSayWhatWasSeen(t *testing.T) {
 		msg := failure(t, func(tb testing.TB) { omq.RequireNoDeadLetters(tb) })
 		require.Contains(t, msg, "want no dead letters; 2 dead letters")
 	})
+}
+
+// awaitDeadLetter waits for the set-up's own dead letters without the short
+// wait (WithWait) that keeps the failing assertions fast: on a loaded machine
+// a permanent failure can take longer than 300ms to reach the DLQ.
+func awaitDeadLetter(t *testing.T, omq *omqtest.System, f omqtest.DeadLetterFilter) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		ls, err := omq.DeadLetters.List(t.Context(), f)
+		return err == nil && len(ls) > 0
+	}, 30*time.Second, 10*time.Millisecond, "no dead letter matching %+v", f)
 }
 
 // failure runs f with a testing.TB that records the first Fatal instead of

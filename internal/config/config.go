@@ -91,6 +91,8 @@ type Config struct {
 	IngestToken string
 	// IngestMaxBytes caps an ingest request body. Default 1 MiB.
 	IngestMaxBytes int
+	// IngestMaxItems caps the items of one ingest request. Default 1000.
+	IngestMaxItems int
 	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
 	// Empty disables the webhook receiver. Secret.
 	WebhookSecrets []string
@@ -98,6 +100,12 @@ type Config struct {
 	// the body is read before its signature can be checked, so a stranger
 	// can make omq hold this much per connection. Default 64 KiB.
 	WebhookMaxBytes int
+	// WebhookMaxAge is the oldest a webhook may be, from its timestamp to
+	// when omq received it, and still change state. Default 30m: OpenMoove
+	// retries for about 20 minutes, and the 10 more cover its queueing and
+	// clock skew; it also matches the WEBHOOKS stream's 30-minute duplicate
+	// window, so a byte-identical replay is refused by one or the other.
+	WebhookMaxAge time.Duration
 
 	// Concurrency is how many messages each worker handles at once.
 	// Default 8.
@@ -208,6 +216,8 @@ func (c *Config) WithDefaults() *Config {
 	setDefaultInt(&c.HTTPMaxConns, httpserve.DefaultMaxConns)
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
 	setDefaultInt(&c.WebhookMaxBytes, 64<<10)
+	setDefaultInt(&c.IngestMaxItems, 1000)
+	setDefaultDur(&c.WebhookMaxAge, 30*time.Minute)
 	setDefaultInt(&c.Concurrency, 8)
 	setDefaultDur(&c.AckWait, 30*time.Second)
 	setDefaultInt(&c.MaxDeliver, 20)
@@ -294,6 +304,8 @@ func (c *Config) Validate() error {
 		func() error { return c.httpTLS() },
 		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
 		func() error { return intRange("webhook-max-bytes", c.WebhookMaxBytes, 1024, 16<<20) },
+		func() error { return intRange("ingest-max-items", c.IngestMaxItems, 1, 10_000) }, // ingest.MaxMaxItems
+		func() error { return c.webhookMaxAge() },
 		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
 		func() error { return positiveDuration("ack-wait", c.AckWait) },
 		func() error { return intRange("max-deliver", c.MaxDeliver, 2, 1000) },
@@ -575,3 +587,14 @@ func subjectToken(flag, v string) error {
 // ErrUsage marks errors that are the user's to fix (bad flags, bad
 // settings); the CLI exits with status 2 for them.
 var ErrUsage = errors.New("usage")
+
+// webhookMaxAge bounds the window: under a minute would refuse ordinary
+// delivery delays and clock skew; past the WEBHOOKS stream's 7 days it
+// could not matter.
+func (c *Config) webhookMaxAge() error {
+	if c.WebhookMaxAge < time.Minute || c.WebhookMaxAge > 7*24*time.Hour {
+		return &FieldError{Flag: "webhook-max-age", Value: c.WebhookMaxAge.String(),
+			Accept: "a duration from 1m to 168h, such as 30m (OpenMoove retries a webhook for about 20 minutes)"}
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +14,7 @@ func init() { addEndpoint("POST /v1/events", "events", decodeEvents) }
 // is validated before any is published; field errors of an array element
 // are keyed "[i].field".
 func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
-	evs, err := decodeItems(body, key, "event", func(raw json.RawMessage, itemKey string) (events.Event, map[string][]string, error) {
+	evs, err := decodeItems(body, key, "event", s.opts.MaxItems, func(raw json.RawMessage, itemKey string) (events.Event, map[string][]string, error) {
 		ev, err := events.Parse(raw)
 		var ve *events.ValidationError
 		if errors.As(err, &ve) {
@@ -48,24 +47,6 @@ func decodeEvents(s *Server, body []byte, key string) ([]Message, error) {
 		msgs[i] = Message{ID: ev.ID, Subject: s.Topology().EventSubject(ev.Type), Body: b}
 	}
 	return msgs, nil
-}
-
-// splitBody returns the raw elements of a JSON object or array body.
-func splitBody(body []byte) (raws []json.RawMessage, single bool, bad *BadRequest) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, false, &BadRequest{Message: "empty body: send one JSON object or an array of them", Fields: FieldErrors{"body": {"required"}}}
-	}
-	if trimmed[0] != '[' {
-		return []json.RawMessage{trimmed}, true, nil
-	}
-	if err := json.Unmarshal(trimmed, &raws); err != nil {
-		return nil, false, &BadRequest{Message: "malformed JSON array: " + err.Error(), Fields: FieldErrors{"body": {"must be a JSON object or an array of objects"}}}
-	}
-	if len(raws) == 0 {
-		return nil, false, &BadRequest{Message: "empty array: send at least one item", Fields: FieldErrors{"body": {"must hold at least one item"}}}
-	}
-	return raws, false, nil
 }
 
 // checkKey refuses an Idempotency-Key that cannot make the ids of n items:

@@ -16,7 +16,7 @@ func init() { addEndpoint("POST /v1/properties", "properties", decodeProperties)
 // worker applies (Options.Fill) — before any is published. The request_id is
 // the Nats-Msg-Id; Idempotency-Key supplies it when the body has none.
 func decodeProperties(s *Server, body []byte, key string) ([]Message, error) {
-	reqs, err := decodeItems(body, key, "property creation", func(raw json.RawMessage, itemKey string) (events.CreateProperty, map[string][]string, error) {
+	reqs, err := decodeItems(body, key, "property creation", s.opts.MaxItems, func(raw json.RawMessage, itemKey string) (events.CreateProperty, map[string][]string, error) {
 		req, err := events.DecodeCreateProperty(raw)
 		if err == nil {
 			if req.RequestID == "" {

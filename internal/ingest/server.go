@@ -29,6 +29,9 @@ type Options struct {
 	Token string
 	// MaxBytes caps a request body; larger bodies get 413. Default 1 MiB.
 	MaxBytes int
+	// MaxItems caps the items of an array body; more get 400, decided at
+	// item MaxItems+1. Default DefaultMaxItems.
+	MaxItems int
 	// PublishTimeout bounds waiting for JetStream's acks of one request.
 	// Default 5s.
 	PublishTimeout time.Duration
@@ -61,6 +64,8 @@ type FieldErrors map[string][]string
 type BadRequest struct {
 	Message string
 	Fields  FieldErrors
+	// Truncated says Fields lists only the first MaxFieldErrors problems.
+	Truncated bool
 }
 
 func (b *BadRequest) Error() string { return b.Message }
@@ -107,6 +112,9 @@ func Register(mux *http.ServeMux, opts Options) (*Server, error) {
 	}
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 1 << 20
+	}
+	if opts.MaxItems <= 0 {
+		opts.MaxItems = DefaultMaxItems
 	}
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
@@ -156,7 +164,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ep endpoint) int 
 	if err != nil {
 		var bad *BadRequest
 		if errors.As(err, &bad) {
-			return writeError(w, http.StatusBadRequest, bad.Message, bad.Fields)
+			return writeBadRequest(w, bad)
 		}
 		s.log.Error("ingest decode failed", "endpoint", ep.name, logging.KeyError, err)
 		return writeError(w, http.StatusInternalServerError, "internal error", nil)
@@ -228,6 +236,18 @@ func writeError(w http.ResponseWriter, code int, msg string, fields FieldErrors)
 	}
 	writeJSON(w, code, body)
 	return code
+}
+
+func writeBadRequest(w http.ResponseWriter, bad *BadRequest) int {
+	body := map[string]any{"error": bad.Message}
+	if len(bad.Fields) > 0 {
+		body["field_errors"] = bad.Fields
+	}
+	if bad.Truncated {
+		body["field_errors_truncated"] = true
+	}
+	writeJSON(w, http.StatusBadRequest, body)
+	return http.StatusBadRequest
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

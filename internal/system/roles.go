@@ -25,7 +25,7 @@ var roles = []Role{
 		if err != nil {
 			return nil, err
 		}
-		_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
+		_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, MaxItems: d.Config.IngestMaxItems, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
 			Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail)})
 		return nil, err
 	}},

@@ -14,9 +14,47 @@
 //     then updated so the next poll does not announce it again. A milestone
 //     new to the snapshot is announced as milestone_added, as a poll would.
 //   - property.updated: the tracked property is polled at the next tick.
-//   - any other event is logged once per event name and acknowledged: it
-//     stays in the stream (limits retention, 7 days) for whoever needs it,
-//     and is never dead-lettered.
+//   - any other event is logged once per event name (the first 100 names)
+//     and acknowledged: it stays in the stream (limits retention, 7 days)
+//     for whoever needs it, and is never dead-lettered.
+//
+// # Freshness: never backwards
+//
+// The receiver drops only byte-identical copies within 30 minutes, so the
+// worker places every webhook it acts on in time by its envelope timestamp:
+//
+//   - older than Config.WebhookMaxAge (--webhook-max-age, 30m) at its
+//     receipt — the stream's publish time, so a backlog held by an outage
+//     is not lost — it is stale ("too_old");
+//   - older than the last webhook applied to the same milestone (key
+//     webhook.<property id>.<milestone id> of the MILESTONES bucket) or, for
+//     property.created and property.updated, the same property
+//     (webhook.<property id>), it is stale ("superseded").
+//
+// A stale webhook is acknowledged (it is not a failure), counted in
+// omq_webhook_stale_total{reason} and logged at info with its ids; it
+// changes nothing. A webhook acted on without a timestamp, with one that is
+// not RFC 3339, or with one more than MaxAhead (5m) ahead of its receipt is
+// dead-lettered with the reason: the first two cannot be told from a
+// replay, and a far-future stamp would make every genuine webhook of the
+// milestone look older until the clocks caught up.
+//
+// An equal timestamp is not older: OpenMoove's timestamps have whole
+// seconds, so two changes in one second tie. A tie that agrees with the
+// stamp is applied again (harmless, and it is how a delivery cut off after
+// its claim finishes); one that disagrees is settled by one read of the
+// milestone from the API, whose state is applied.
+//
+// The stamp is claimed by compare-and-set before the state is written, so
+// of two replicas only one believes it applied the newest; after writing,
+// the worker reads the stamp again and, if a newer webhook was claimed
+// meanwhile, writes that one's state (kept in the stamp), so whoever writes
+// last writes the newest. Stamps live apart from the cache entry and the
+// snapshot, which the milestone worker and the poller rebuild from the API,
+// and exist for properties omq neither caches nor tracks.
+//
+// omq_webhook_events_total{event,result} labels only the known event names;
+// any other is "other".
 //
 // The numeric property_id of a webhook is resolved to its transaction
 // through the TRACKING index; for a property omq does not track, one read

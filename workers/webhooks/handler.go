@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,14 +48,21 @@ type Options struct {
 	Now func() time.Time
 }
 
+// maxLoggedUnknown caps the unknown event names logged (and remembered):
+// a signed sender could name millions.
+const maxLoggedUnknown = 100
+
 // Handler handles one webhook.
 type Handler struct {
-	o       Options
-	store   *poller.Store
-	cache   jetstream.KeyValue
-	log     *slog.Logger
-	unknown sync.Map // event name → struct{}: logged once
-	counts  *prometheus.CounterVec
+	o        Options
+	store    *poller.Store
+	cache    jetstream.KeyValue
+	stamps   stamps
+	log      *slog.Logger
+	unknown  sync.Map // event name → struct{}: logged once
+	unknownN atomic.Int64
+	counts   *prometheus.CounterVec
+	stale    *prometheus.CounterVec
 }
 
 // New returns the webhook worker (a system.Component) and its handler.
@@ -89,6 +97,9 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Config.WebhookMaxAge <= 0 {
+		o.Config.WebhookMaxAge = config.Defaults().WebhookMaxAge
+	}
 	store, err := poller.OpenStore(ctx, o.JS, o.Topology)
 	if err != nil {
 		return nil, err
@@ -97,20 +108,26 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: bucket %s: %w (run omq streams apply)", o.Topology.MilestonesBucket(), err)
 	}
-	h := &Handler{o: o, store: store, cache: cache, log: o.Logger.With(logging.KeyComponent, "webhooks")}
+	h := &Handler{o: o, store: store, cache: cache, stamps: stamps{kv: cache}, log: o.Logger.With(logging.KeyComponent, "webhooks")}
 	h.counts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_webhook_events_total",
-		Help: "Webhooks handled by the webhook worker, by event and result."}, []string{"event", "result"})
+		Help: "Webhooks handled by the webhook worker, by event (the known names, else other) and result."}, []string{"event", "result"})
+	h.stale = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_webhook_stale_total",
+		Help: "Webhooks acknowledged without being applied: too_old (past --webhook-max-age at receipt) or superseded (older than the last one applied)."}, []string{"reason"})
 	if o.Metrics != nil {
-		if err := o.Metrics.Register(h.counts); err != nil {
-			return nil, fmt.Errorf("webhooks metrics: %w", err)
+		for _, c := range []prometheus.Collector{h.counts, h.stale} {
+			if err := o.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("webhooks metrics: %w", err)
+			}
 		}
 	}
 	return h, nil
 }
 
 type envelope struct {
-	Event     string          `json:"event"`
-	Timestamp time.Time       `json:"timestamp"`
+	Event string `json:"event"`
+	// Timestamp is parsed only for the events omq applies (timestamp), so
+	// an event it ignores is never dead-lettered for it.
+	Timestamp string          `json:"timestamp"`
 	Data      json.RawMessage `json:"data"`
 }
 
@@ -135,30 +152,85 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 	var err error
 	switch {
 	case env.Event == EventPropertyCreated:
-		result, err = h.created(ctx, env)
+		result, err = h.fresh(ctx, m, env, h.created)
 	case env.Event == EventPropertyUpdated:
-		result, err = h.updated(ctx, env)
+		result, err = h.fresh(ctx, m, env, h.updated)
 	case strings.HasPrefix(env.Event, EventMilestonePrefix):
-		result, err = h.milestone(ctx, env)
+		result, err = h.fresh(ctx, m, env, h.milestone)
 	default:
-		if _, seen := h.unknown.LoadOrStore(env.Event, struct{}{}); !seen {
+		if h.firstUnknown(env.Event) {
 			h.log.Warn("webhook event omq does not handle; left in the stream", "event", env.Event, logging.KeySubject, m.Subject)
 		}
 		result = "ignored"
 	}
 	if err == nil {
-		h.counts.WithLabelValues(env.Event, result).Inc()
+		h.counts.WithLabelValues(eventLabel(env.Event), result).Inc()
 	}
 	return err
 }
 
-func (h *Handler) created(ctx context.Context, env envelope) (string, error) {
+// firstUnknown reports whether event is an unknown name not logged yet,
+// remembering at most maxLoggedUnknown names.
+func (h *Handler) firstUnknown(event string) bool {
+	if h.unknownN.Load() >= maxLoggedUnknown {
+		return false
+	}
+	if _, seen := h.unknown.LoadOrStore(event, struct{}{}); seen {
+		return false
+	}
+	return h.unknownN.Add(1) <= maxLoggedUnknown
+}
+
+// ResultStale is the omq_webhook_events_total result of a webhook
+// acknowledged without being applied (omq_webhook_stale_total says why).
+const ResultStale = "stale"
+
+type applier func(ctx context.Context, env envelope, at time.Time) (string, error)
+
+// fresh applies a webhook that is no older than --webhook-max-age. Its age
+// is counted to its receipt (when it entered the stream), not to now, so a
+// backlog held by an API outage is not thrown away.
+func (h *Handler) fresh(ctx context.Context, m *workers.Message, env envelope, apply applier) (string, error) {
+	received := m.Published
+	if received.IsZero() {
+		received = h.o.Now()
+	}
+	at, err := timestamp(env, received)
+	if err != nil {
+		return "", err
+	}
+	if age := received.Sub(at); age > h.o.Config.WebhookMaxAge {
+		return h.skip(env, StaleTooOld, at, "age", age.Round(time.Second), "max_age", h.o.Config.WebhookMaxAge), nil
+	}
+	return apply(ctx, env, at)
+}
+
+// skip counts and logs, with ids only, a webhook that changes nothing.
+func (h *Handler) skip(env envelope, reason string, at time.Time, attrs ...any) string {
+	var ids struct {
+		PropertyID int64 `json:"property_id"`
+		Milestone  struct {
+			ID int64 `json:"id"`
+		} `json:"milestone"`
+	}
+	_ = json.Unmarshal(env.Data, &ids) // for the log line only
+	h.stale.WithLabelValues(reason).Inc()
+	h.log.Info("webhook older than the state omq holds; acknowledged, not applied",
+		append([]any{"event", eventLabel(env.Event), "reason", reason, "property_id", ids.PropertyID,
+			"milestone_id", ids.Milestone.ID, "timestamp", at.UTC().Format(time.RFC3339)}, attrs...)...)
+	return ResultStale
+}
+
+func (h *Handler) created(ctx context.Context, env envelope, at time.Time) (string, error) {
 	var d struct {
 		PropertyID int64              `json:"property_id"`
 		Property   openmoove.Property `json:"property"`
 	}
 	if err := json.Unmarshal(env.Data, &d); err != nil || d.Property.TransactionID == "" {
 		return "", failure.PermanentError(errors.New("webhooks: property.created without data.property.transactionId"))
+	}
+	if ok, err := h.propertyFresh(ctx, env, d.PropertyID, at); !ok || err != nil {
+		return ResultStale, err
 	}
 	added, err := h.store.Track(ctx, d.Property.TransactionID, d.PropertyID, poller.SourceWebhook, time.Now())
 	if err != nil {
@@ -171,12 +243,15 @@ func (h *Handler) created(ctx context.Context, env envelope) (string, error) {
 	return "already_tracked", nil
 }
 
-func (h *Handler) updated(ctx context.Context, env envelope) (string, error) {
+func (h *Handler) updated(ctx context.Context, env envelope, at time.Time) (string, error) {
 	var d struct {
 		PropertyID int64 `json:"property_id"`
 	}
 	if err := json.Unmarshal(env.Data, &d); err != nil || d.PropertyID == 0 {
 		return "", failure.PermanentError(errors.New("webhooks: property.updated without data.property_id"))
+	}
+	if ok, err := h.propertyFresh(ctx, env, d.PropertyID, at); !ok || err != nil {
+		return ResultStale, err
 	}
 	t, err := h.store.ByPropertyID(ctx, d.PropertyID)
 	if errors.Is(err, poller.ErrNotTracked) {
@@ -192,7 +267,7 @@ func (h *Handler) updated(ctx context.Context, env envelope) (string, error) {
 	return "poll_soon", nil
 }
 
-func (h *Handler) milestone(ctx context.Context, env envelope) (string, error) {
+func (h *Handler) milestone(ctx context.Context, env envelope, at time.Time) (string, error) {
 	var d milestoneData
 	if err := json.Unmarshal(env.Data, &d); err != nil || d.PropertyID == 0 || d.Milestone.ID == 0 {
 		return "", failure.PermanentError(errors.New("webhooks: milestone webhook without data.property_id and data.milestone.id"))
@@ -200,14 +275,46 @@ func (h *Handler) milestone(ctx context.Context, env envelope) (string, error) {
 	m := poller.Milestone{ID: d.Milestone.ID, Name: d.Milestone.Name, Completed: d.Milestone.Completed,
 		DueDate: d.Milestone.DueDate.UTC()}
 	if m.Completed && d.Milestone.CompletedDate != nil {
-		at := d.Milestone.CompletedDate.UTC()
-		m.CompletedAt = &at
+		done := d.Milestone.CompletedDate.UTC()
+		m.CompletedAt = &done
 	}
-	t, tx, err := h.resolve(ctx, d.PropertyID)
-	if err != nil {
-		return "", err
+	key := milestoneKey(d.PropertyID, m.ID)
+	for range 5 {
+		prev, err := h.stamps.get(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if prev.older(at) {
+			return h.skip(env, StaleSuperseded, at, "applied", prev.At.UTC().Format(time.RFC3339)), nil
+		}
+		t, tx, err := h.resolve(ctx, d.PropertyID)
+		if err != nil {
+			return "", err
+		}
+		if prev != nil && prev.At.Equal(at) && prev.Milestone != nil && prev.Milestone.Completed != m.Completed {
+			// Two changes in the same second: their order is unknowable
+			// from the webhooks, so the API says which one stands.
+			if m, err = h.truth(ctx, tx, m); err != nil {
+				return "", err
+			}
+		}
+		if err := h.stamps.claim(ctx, key, stamp{At: at, Milestone: &m}, prev); errors.Is(err, errStampMoved) {
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		result, err := h.apply(ctx, env.Event, t, tx, d.PropertyID, m)
+		if err != nil {
+			return "", err
+		}
+		return result, h.settle(ctx, env.Event, key, at, d.PropertyID)
 	}
-	result, err := h.announce(ctx, env.Event, t, tx, d.PropertyID, m)
+	return "", failure.TransientError(fmt.Errorf("webhooks: milestone %d of property %d: too many concurrent webhooks", m.ID, d.PropertyID))
+}
+
+// apply announces a milestone's state and writes it to the cache.
+func (h *Handler) apply(ctx context.Context, event string, t *poller.Tracked, tx string, pid int64, m poller.Milestone) (string, error) {
+	result, err := h.announce(ctx, event, t, tx, pid, m)
 	if err != nil {
 		return "", err
 	}
@@ -215,6 +322,72 @@ func (h *Handler) milestone(ctx context.Context, env envelope) (string, error) {
 		return "", err
 	}
 	return result, nil
+}
+
+// settle writes the newest state again when a newer webhook of the same
+// milestone was claimed (by another replica or delivery) while this one was
+// being applied, and looks again after each write: every write is followed
+// by a look at the stamp, so whoever writes last writes the newest state.
+// The newest webhook's own delivery settles what a bounded loop leaves.
+func (h *Handler) settle(ctx context.Context, event, key string, at time.Time, pid int64) error {
+	for range 5 {
+		cur, err := h.stamps.get(ctx, key)
+		if err != nil || cur == nil || !cur.At.After(at) || cur.Milestone == nil {
+			return err
+		}
+		t, tx, err := h.resolve(ctx, pid)
+		if err != nil {
+			return err
+		}
+		if _, err = h.apply(ctx, event, t, tx, pid, *cur.Milestone); err != nil {
+			return err
+		}
+		at = cur.At
+	}
+	return nil
+}
+
+// truth is the API's state of milestone m (m itself if the API no longer
+// lists it).
+func (h *Handler) truth(ctx context.Context, tx string, m poller.Milestone) (poller.Milestone, error) {
+	ms, err := h.o.API.Milestones(ctx, tx)
+	if err != nil {
+		return m, err
+	}
+	for _, a := range ms {
+		if a.ID == m.ID {
+			return poller.FromAPI(a), nil
+		}
+	}
+	return m, nil
+}
+
+// propertyFresh stamps a property event, reporting false (after counting
+// it) when a newer one of the same property was applied already. Property
+// events only start tracking or hasten a poll, which reads the API, so an
+// equal time is applied again harmlessly.
+func (h *Handler) propertyFresh(ctx context.Context, env envelope, pid int64, at time.Time) (bool, error) {
+	if pid == 0 {
+		return true, nil
+	}
+	key := propertyKey(pid)
+	for range 5 {
+		prev, err := h.stamps.get(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if prev.older(at) {
+			h.skip(env, StaleSuperseded, at, "applied", prev.At.UTC().Format(time.RFC3339))
+			return false, nil
+		}
+		if prev != nil && prev.At.Equal(at) {
+			return true, nil
+		}
+		if err := h.stamps.claim(ctx, key, stamp{At: at}, prev); !errors.Is(err, errStampMoved) {
+			return err == nil, err
+		}
+	}
+	return false, failure.TransientError(fmt.Errorf("webhooks: property %d: too many concurrent webhooks", pid))
 }
 
 // resolve finds the transaction of a numeric property id: tracked, or one

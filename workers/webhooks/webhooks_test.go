@@ -42,6 +42,8 @@ type bundle struct {
 	api   *openmoove.Client
 	store *poller.Store
 	logs  *syncBuffer
+	hook  string               // the receiver's URL
+	reg   *prometheus.Registry // the worker's metrics
 }
 
 type syncBuffer struct {
@@ -90,8 +92,9 @@ func setup(t *testing.T) *bundle {
 	cfg := config.Defaults()
 	cfg.AckWait, cfg.RetryMin, cfg.RetryMax = 3*time.Second, 20*time.Millisecond, 100*time.Millisecond
 	cfg.InProcessRetries, cfg.InProcessRetryWindow = 0, 50*time.Millisecond
+	reg := prometheus.NewRegistry()
 	w, _, err := webhooks.New(ctx, webhooks.Options{Config: cfg, JS: s.JS, API: api, Topology: top, Logger: log,
-		Metrics: prometheus.NewRegistry(), Now: sb.Now})
+		Metrics: reg, Now: sb.Now})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() {
@@ -99,7 +102,7 @@ func setup(t *testing.T) *bundle {
 		defer cancel()
 		_ = w.Stop(ctx)
 	})
-	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store, logs: logs}
+	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store, logs: logs, hook: hs.URL + webhook.Path, reg: reg}
 }
 
 func (b *bundle) create(t *testing.T) (string, int64) {
