@@ -123,7 +123,6 @@ func readCSV(b []byte) ([]importRow, error) {
 		if errors.Is(err, io.EOF) {
 			return rows, nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -132,6 +131,9 @@ func readCSV(b []byte) ([]importRow, error) {
 			}
 			return nil, err
 		}
+		// FieldPos is only defined for a record Read returned without error:
+		// after a parse error it panics.
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}

@@ -1,0 +1,24 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/openmoove"
+)
+
+// A quote left open swallows the rest of the file; the reader must turn it
+// into a row that names its line instead of crashing omq import.
+func TestReadCSVUnterminatedQuote(t *testing.T) {
+	t.Parallel()
+	csv := "first_name,last_name\nAda,Byron\n\"Grace,Hopper\n"
+	rows, err := readCSV([]byte(csv))
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.True(t, rows[0].valid())
+	require.Equal(t, 2, rows[0].Line)
+	require.Equal(t, 3, rows[1].Line, "the bad row names the line its quote opened on")
+	require.Contains(t, strings.Join(rows[1].Fields[openmoove.NonFieldErrors], " "), `extraneous or missing " in quoted-field`)
+}
