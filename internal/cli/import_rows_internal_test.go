@@ -22,3 +22,21 @@ func TestReadCSVUnterminatedQuote(t *testing.T) {
 	require.Equal(t, 3, rows[1].Line, "the bad row names the line its quote opened on")
 	require.Contains(t, strings.Join(rows[1].Fields[openmoove.NonFieldErrors], " "), `extraneous or missing " in quoted-field`)
 }
+
+// A line past the reader's buffer stops the import with the line to fix,
+// not a bare "token too long".
+func TestReadJSONLTooLongLineNamesIt(t *testing.T) {
+	t.Parallel()
+	b := []byte("{}\n\n{\"first_name\":\"" + strings.Repeat("a", maxJSONLLine) + "\"}\n")
+	_, err := readJSONL(b)
+	require.ErrorContains(t, err, "JSON-lines line 3: bufio.Scanner: token too long")
+}
+
+// Header errors name the line too: an import's errors always say where.
+func TestReadCSVHeaderErrorsNameTheLine(t *testing.T) {
+	t.Parallel()
+	_, err := readCSV(nil)
+	require.ErrorContains(t, err, "CSV line 1, the header: the file is empty")
+	_, err = readCSV([]byte("\n\nfirst_name,surname\n"))
+	require.ErrorContains(t, err, `CSV line 3, the header: column 2 "surname" is not a field`)
+}
