@@ -125,14 +125,23 @@ type milestoneData struct {
 	} `json:"milestone"`
 }
 
+// decodeEnvelope reads a stored webhook body; a body that is not an
+// envelope with an event name is a permanent failure.
+func decodeEnvelope(b []byte) (envelope, error) {
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil || env.Event == "" {
+		return envelope{}, failure.PermanentError(fmt.Errorf("webhooks: body is not an OpenMoove webhook envelope {event,timestamp,data}"))
+	}
+	return env, nil
+}
+
 // Handle acts on one webhook (see the package documentation).
 func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
-	var env envelope
-	if err := json.Unmarshal(m.Data, &env); err != nil || env.Event == "" {
-		return failure.PermanentError(fmt.Errorf("webhooks: body is not an OpenMoove webhook envelope {event,timestamp,data}"))
+	env, err := decodeEnvelope(m.Data)
+	if err != nil {
+		return err
 	}
 	var result string
-	var err error
 	switch {
 	case env.Event == EventPropertyCreated:
 		result, err = h.created(ctx, env)
