@@ -132,6 +132,11 @@ func decodeEnvelope(b []byte) (envelope, error) {
 	if err := json.Unmarshal(b, &env); err != nil || env.Event == "" {
 		return envelope{}, failure.PermanentError(fmt.Errorf("webhooks: body is not an OpenMoove webhook envelope {event,timestamp,data}"))
 	}
+	// encoding/json takes offsets such as +24:00 that RFC 3339 (and
+	// MarshalJSON) refuse; such a timestamp cannot be compared or stored.
+	if _, err := env.Timestamp.MarshalJSON(); err != nil {
+		return envelope{}, failure.PermanentError(fmt.Errorf("webhooks: timestamp is not an RFC 3339 date-time: %w", err))
+	}
 	return env, nil
 }
 
