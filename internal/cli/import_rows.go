@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/openmoove"
@@ -156,6 +157,12 @@ func readCSV(b []byte) ([]importRow, error) {
 			row.Fields = map[string][]string{openmoove.NonFieldErrors: {fmt.Sprintf("%d cells, the header has %d", len(rec), len(cols))}}
 		} else {
 			for i, v := range rec {
+				if !utf8.ValidString(v) {
+					// A file saved as Latin-1 or Windows-1252: its "£" or
+					// "é" would reach the API as U+FFFD.
+					row.Fields = map[string][]string{cols[i]: {"Not UTF-8 text: save the file as CSV UTF-8."}}
+					break
+				}
 				if v = strings.TrimSpace(v); v != "" {
 					_ = row.Creation.SetField(cols[i], v)
 				}

@@ -40,3 +40,13 @@ func TestReadCSVHeaderErrorsNameTheLine(t *testing.T) {
 	_, err = readCSV([]byte("\n\nfirst_name,surname\n"))
 	require.ErrorContains(t, err, `CSV line 3, the header: column 2 "surname" is not a field`)
 }
+
+// A CSV saved as Windows-1252 is refused row by row, naming the cell,
+// instead of sending U+FFFD for every "£" to the API.
+func TestReadCSVRefusesNonUTF8Cells(t *testing.T) {
+	t.Parallel()
+	rows, err := readCSV([]byte("first_name,property_address\nAda,\"1 \xa3 Street\"\n"))
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, []string{"Not UTF-8 text: save the file as CSV UTF-8."}, rows[0].Fields["property_address"])
+}
