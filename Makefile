@@ -6,7 +6,7 @@ LDFLAGS   := -X github.com/openmoove/omq/internal/cli.Version=$(VERSION)
 # -race needs cgo; the machine has gcc. Tests take a few minutes on 2 cores.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: help run build test lint bench clean
+.PHONY: help run build test lint bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,33 @@ bench: ## run the benchmarks and print their tables, about 5 minutes (see BENCHM
 	@command -v nats >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/nats" || $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
 	cd bench && $(GO) run .
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# Every fuzz target as package:Name; `make test` runs their seed corpora
+# (testdata/fuzz), `make fuzz` fuzzes each in turn. See docs/fuzzing.md.
+FUZZTIME ?= 60s
+# A new input that widens coverage is minimized first, up to 60 s by default:
+# with large seeds that took a whole FUZZTIME. Failing inputs are minimized too.
+FUZZMINIMIZETIME ?= 10s
+FUZZ_TARGETS := \
+	./events:FuzzParseEvent \
+	./events:FuzzDecodeCreateProperty \
+	./events:FuzzLoadMilestoneMap \
+	./internal/cli:FuzzImportCSV \
+	./internal/cli:FuzzImportJSONL \
+	./internal/webhook:FuzzVerify \
+	./internal/webhook:FuzzEventOf \
+	./workers/webhooks:FuzzDecodeEnvelope \
+	./deadletter:FuzzValidateEdit \
+	./deadletter:FuzzReplayMsg \
+	./internal/assign:FuzzParseTable \
+	./openmoove:FuzzHTTPError
+
+fuzz: ## fuzz every decoder of outside input, FUZZTIME (60s) each, one at a time
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel 1 $$pkg; \
+	done
 
 clean: ## remove the binary and the local data dir
 	rm -rf bin omq-data

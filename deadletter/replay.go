@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
+
+	"github.com/openmoove/omq/streams"
 )
 
 // ReplayOptions change what Replay and ReplayMany do.
@@ -66,6 +68,11 @@ func ReplayMsgID(l *Letter) string {
 func ReplayMsg(l *Letter, body []byte) (*nats.Msg, error) {
 	if l.OriginalSubject == "" {
 		return nil, fmt.Errorf("dead letter %d has no %s header, so there is nowhere to replay it; export it and republish by hand", l.ID, HeaderOriginalSubject)
+	}
+	// The header is only as trustworthy as whoever wrote to the DLQ stream:
+	// a wildcard or malformed subject must not be published to.
+	if err := streams.CheckLiteralSubject(l.OriginalSubject); err != nil {
+		return nil, fmt.Errorf("dead letter %d: its %s header: %w; export it and republish by hand", l.ID, HeaderOriginalSubject, err)
 	}
 	h := l.OriginalHeader()
 	h.Set(jetstream.MsgIDHeader, ReplayMsgID(l))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/openmoove"
 )
 
@@ -22,8 +23,9 @@ type Validator func(body []byte) error
 type Validators map[string]Validator
 
 // DefaultValidators is the registry Store uses when its options name none.
-// Packages that own a message type (events, the property worker) may
-// replace an entry in an init function — never later, it is not locked.
+// Its validators are the workers' own decoders (package events); a
+// package may replace an entry in an init function — never later, it is
+// not locked.
 var DefaultValidators = Validators{
 	"commands.create_property": ValidateCreateProperty,
 	"events.>":                 ValidateEvent,
@@ -69,21 +71,28 @@ func (v Validators) Validate(prefix, subject string, body []byte) error {
 	return nil
 }
 
-// ValidateCreateProperty accepts a property creation: the POST /clients/
-// body plus an optional string request_id, valid by openmoove.ValidateCreate.
+// ValidateCreateProperty accepts a property creation as the property worker
+// will: events.DecodeCreateProperty (no unknown field, each of its type)
+// and Validate, the API's own rules and a usable request_id. A body it
+// accepts is not dead-lettered again for its shape.
 func ValidateCreateProperty(body []byte) error {
 	var req struct {
 		openmoove.CreateClientRequest
 		RequestID *string `json:"request_id,omitempty"`
 	}
 	if err := strictJSON(body, &req); err != nil {
+		return err // its messages name the JSON error and where it is
+	}
+	c, err := events.DecodeCreateProperty(body)
+	if err != nil {
 		return err
 	}
-	return openmoove.ValidateCreate(&req.CreateClientRequest)
+	return c.Validate(nil)
 }
 
-// ValidateEvent accepts a JSON object with non-empty string type and
-// transaction_id. The events package may register a fuller validator.
+// ValidateEvent accepts an event as the milestone worker will: a JSON
+// object with non-empty string type and transaction_id that events.Parse
+// takes (a known type, no unknown field).
 func ValidateEvent(body []byte) error {
 	var ev map[string]any
 	if err := strictJSON(body, &ev); err != nil {
@@ -99,7 +108,8 @@ func ValidateEvent(body []byte) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("invalid event: %s must be a non-empty string", strings.Join(missing, " and "))
 	}
-	return nil
+	_, err := events.Parse(body)
+	return err
 }
 
 // strictJSON decodes one JSON object and nothing after it.

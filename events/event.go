@@ -234,6 +234,12 @@ func decodeEventField(e *Event, name string, val json.RawMessage) error {
 	return nil
 }
 
+// ParseTime reads an RFC 3339 date-time exactly as OccurredAtPattern
+// allows: the one grammar of a time from outside omq (occurred_at, a
+// webhook's timestamp). time.Parse alone also takes offsets such as +24:00,
+// which no time.Time can be written back with.
+func ParseTime(s string) (time.Time, error) { return parseOccurredAt(s) }
+
 // parseOccurredAt reads an RFC 3339 date-time as OccurredAtPattern allows.
 func parseOccurredAt(s string) (time.Time, error) {
 	if !occurredAtRE.MatchString(s) {

@@ -60,9 +60,11 @@
 //
 // FieldErrors is filled from every 400 shape the API sends: {"detail",
 // "field_errors":{…}}, plain {"field":["msg"]}, and {"non_field_errors":[…]}
-// (kept under NonFieldErrors). A 429's wait is Retry-After, else
-// X-RateLimit-Reset minus now, else the number in "Expected available in N
-// seconds". IsNotFound, IsForbidden, IsUnauthorized, IsBadRequest,
+// (kept under NonFieldErrors), bounded whatever the body: 300 characters
+// of detail, 10 fields ("and K more fields" after), 3 messages of 200
+// characters each. A 429's wait is Retry-After, else X-RateLimit-Reset
+// minus now, else the number in "Expected available in N seconds", at most
+// 24 hours. IsNotFound, IsForbidden, IsUnauthorized, IsBadRequest,
 // IsThrottled and StatusOf read an error chain. An API without the milestone
 // update endpoint answers 405, which errors.Is(err, ErrUpdateUnsupported)
 // detects: run the milestone worker in notify-only mode there.

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openmoove/omq/failure"
 )
@@ -62,6 +65,8 @@ type Error struct {
 	// Err is the cause when no answer came (url.Error unwrapped so the
 	// request URL stays out of messages); errors.Is reaches it.
 	Err error
+	// omitted counts the fields of the answer past maxFieldErrors.
+	omitted int
 }
 
 // Error reads like "openmoove: POST /clients/: 400 Bad Request:
@@ -94,7 +99,11 @@ func (e *Error) message() string {
 	if e.Detail != "" {
 		parts = append(parts, e.Detail)
 	}
-	return strings.Join(append(parts, formatFields(e.FieldErrors)...), "; ")
+	parts = append(parts, formatFields(e.FieldErrors)...)
+	if e.omitted > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more fields", e.omitted))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (e *Error) hint() string {
@@ -202,6 +211,10 @@ func FieldErrorsOf(err error) map[string][]string {
 	return nil
 }
 
+// maxWait caps the wait a 429 asks for: a clock or a header gone wrong
+// must not park a worker for years (nor overflow into a negative wait).
+const maxWait = 24 * time.Hour
+
 var throttleText = regexp.MustCompile(`(?i)available in (\d+(?:\.\d+)?) seconds?`)
 
 // newHTTPError builds the *Error of a non-success answer.
@@ -214,29 +227,41 @@ func newHTTPError(method, path string, resp *http.Response, body []byte, now tim
 	return e
 }
 
+// Bounds of what an answer's body puts into an *Error: the body can be
+// maxBody long and the message reaches logs and dead-letter headers.
+const (
+	maxDetail       = 300 // characters of "detail"
+	maxFieldName    = 64
+	maxFieldMessage = 200 // characters of one message
+	maxFieldErrors  = 10  // fields kept; the rest are counted
+	maxMessages     = 3   // messages kept per field
+)
+
 // parseBody reads every error shape of the spec: {"detail", "field_errors"},
 // plain {"field": ["msg"]} and {"non_field_errors": [...]}. A body that is
-// not a JSON object (a proxy's HTML page) becomes a short Detail.
+// not a JSON object (a proxy's HTML page) becomes a short Detail. What it
+// keeps is bounded (see maxDetail and the rest).
 func parseBody(e *Error, body []byte) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
 		e.Detail = snippet(body)
 		return
 	}
-	for k, raw := range obj {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		raw := obj[k]
 		switch k {
 		case "detail":
 			var s string
 			if json.Unmarshal(raw, &s) == nil {
-				e.Detail = s
+				e.Detail = clip(s, maxDetail)
 			} else {
 				e.Detail = snippet(raw)
 			}
 		case "field_errors":
 			var m map[string]json.RawMessage
 			if json.Unmarshal(raw, &m) == nil {
-				for f, v := range m {
-					addField(e, f, v)
+				for _, f := range slices.Sorted(maps.Keys(m)) {
+					addField(e, f, m[f])
 				}
 			}
 		default:
@@ -246,7 +271,8 @@ func parseBody(e *Error, body []byte) {
 }
 
 // addField records messages given as a list of strings or a single string;
-// other values (nested serializers) are kept as their JSON text.
+// other values (nested serializers) are kept as their JSON text. Past
+// maxFieldErrors fields, a field is only counted.
 func addField(e *Error, field string, raw json.RawMessage) {
 	var msgs []string
 	if json.Unmarshal(raw, &msgs) != nil {
@@ -263,15 +289,32 @@ func addField(e *Error, field string, raw json.RawMessage) {
 	if e.FieldErrors == nil {
 		e.FieldErrors = map[string][]string{}
 	}
-	e.FieldErrors[field] = append(e.FieldErrors[field], msgs...)
+	field = clip(field, maxFieldName)
+	if _, ok := e.FieldErrors[field]; !ok && len(e.FieldErrors) >= maxFieldErrors {
+		e.omitted++
+		return
+	}
+	for _, m := range msgs {
+		if len(e.FieldErrors[field]) == maxMessages {
+			break
+		}
+		e.FieldErrors[field] = append(e.FieldErrors[field], clip(m, maxFieldMessage))
+	}
 }
 
+// snippet is b on one line, clipped, as valid UTF-8.
 func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	return clip(strings.Join(strings.Fields(string(b)), " "), 200)
+}
+
+// clip cuts s to n characters (runes), marking the cut with "…", and
+// replaces invalid UTF-8 so the text is safe in logs and headers.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
-	return s
+	return string([]rune(s)[:n]) + "…"
 }
 
 // waitOf reads a 429's wait: Retry-After first, then X-RateLimit-Reset, then
@@ -279,20 +322,29 @@ func snippet(b []byte) string {
 func waitOf(h http.Header, detail string, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-			return time.Duration(secs * float64(time.Second))
+			return seconds(secs)
 		}
 		if t, err := http.ParseTime(v); err == nil && t.After(now) {
-			return t.Sub(now)
+			return min(t.Sub(now), maxWait)
 		}
 	}
 	if rl, ok := parseRateLimit(h); ok && !rl.Reset.IsZero() && rl.Reset.After(now) {
-		return rl.Reset.Sub(now)
+		return min(rl.Reset.Sub(now), maxWait)
 	}
 	if m := throttleText.FindStringSubmatch(detail); m != nil {
 		secs, _ := strconv.ParseFloat(m[1], 64)
-		return time.Duration(secs * float64(time.Second))
+		return seconds(secs)
 	}
 	return 0
+}
+
+// seconds converts a wait in seconds, capped at maxWait before the
+// conversion can overflow.
+func seconds(secs float64) time.Duration {
+	if secs >= maxWait.Seconds() {
+		return maxWait
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // parseRateLimit reads X-RateLimit-*; ok is false when none is present.

@@ -90,3 +90,19 @@ func TestUpdateUnsupported(t *testing.T) {
 	require.ErrorIs(t, e, ErrUpdateUnsupported)
 	require.Contains(t, e.Error(), "notify-only mode")
 }
+
+// A 400 naming many fields keeps maxFieldErrors of them, in order, and
+// says how many more there were, so a hostile body cannot flood a log line.
+func TestParseBodyBoundsFieldErrors(t *testing.T) {
+	t.Parallel()
+	body := "{"
+	for i := range 15 {
+		body += `"f` + strconv.Itoa(10+i) + `":["bad"],`
+	}
+	body += `"detail":"x"}`
+	e := newHTTPError(http.MethodPost, "/clients/", &http.Response{StatusCode: 400}, []byte(body), time.Now())
+	require.Len(t, e.FieldErrors, maxFieldErrors)
+	require.Contains(t, e.FieldErrors, "f10")
+	require.NotContains(t, e.FieldErrors, "f24")
+	require.Contains(t, e.Error(), "; and 5 more fields")
+}

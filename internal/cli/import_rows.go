@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/openmoove"
@@ -46,7 +47,13 @@ func readImport(path, format string, fill events.Fill) ([]importRow, error) {
 	if format == "" || format == "auto" {
 		format = sniffFormat(path, b)
 	}
+	return parseImport(b, format, fill)
+}
+
+// parseImport is readImport once the file is read and its format known.
+func parseImport(b []byte, format string, fill events.Fill) ([]importRow, error) {
 	var rows []importRow
+	var err error
 	switch format {
 	case "csv":
 		rows, err = readCSV(b)
@@ -104,8 +111,16 @@ func readCSV(b []byte) ([]importRow, error) {
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
 	if err != nil {
-		return nil, usageErrorf("read the CSV header: %v; the first row names the columns (%s)", err, strings.Join(events.CreateFieldNames, ", "))
+		line := 1
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			line, err = pe.StartLine, pe.Err
+		} else if errors.Is(err, io.EOF) {
+			err = errors.New("the file is empty")
+		}
+		return nil, usageErrorf("CSV line %d, the header: %v; the first row names the columns (%s)", line, err, strings.Join(events.CreateFieldNames, ", "))
 	}
+	headerLine, _ := r.FieldPos(0)
 	cols := make([]string, len(header))
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
@@ -113,7 +128,7 @@ func readCSV(b []byte) ([]importRow, error) {
 			h = "request_id"
 		}
 		if !slices.Contains(events.CreateFieldNames, h) {
-			return nil, usageErrorf("CSV column %d %q is not a field of POST /clients/; accepted: %s (and external_id)", i+1, header[i], strings.Join(events.CreateFieldNames, ", "))
+			return nil, usageErrorf("CSV line %d, the header: column %d %q is not a field of POST /clients/; accepted: %s (and external_id)", headerLine, i+1, header[i], strings.Join(events.CreateFieldNames, ", "))
 		}
 		cols[i] = h
 	}
@@ -123,7 +138,6 @@ func readCSV(b []byte) ([]importRow, error) {
 		if errors.Is(err, io.EOF) {
 			return rows, nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -132,6 +146,9 @@ func readCSV(b []byte) ([]importRow, error) {
 			}
 			return nil, err
 		}
+		// FieldPos is only defined for a record Read returned without error:
+		// after a parse error it panics.
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
@@ -140,6 +157,12 @@ func readCSV(b []byte) ([]importRow, error) {
 			row.Fields = map[string][]string{openmoove.NonFieldErrors: {fmt.Sprintf("%d cells, the header has %d", len(rec), len(cols))}}
 		} else {
 			for i, v := range rec {
+				if !utf8.ValidString(v) {
+					// A file saved as Latin-1 or Windows-1252: its "£" or
+					// "é" would reach the API as U+FFFD.
+					row.Fields = map[string][]string{cols[i]: {"Not UTF-8 text: save the file as CSV UTF-8."}}
+					break
+				}
 				if v = strings.TrimSpace(v); v != "" {
 					_ = row.Creation.SetField(cols[i], v)
 				}
@@ -149,11 +172,15 @@ func readCSV(b []byte) ([]importRow, error) {
 	}
 }
 
+// maxJSONLLine is the longest line of a JSON-lines import.
+const maxJSONLLine = 4 << 20
+
 func readJSONL(b []byte) ([]importRow, error) {
 	var rows []importRow
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc.Buffer(make([]byte, 0, 64<<10), maxJSONLLine)
+	line := 1
+	for ; sc.Scan(); line++ {
 		text := bytes.TrimSpace(sc.Bytes())
 		if len(text) == 0 {
 			continue
@@ -165,7 +192,10 @@ func readJSONL(b []byte) ([]importRow, error) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("JSON-lines line %d: %v; a line holds one creation of at most %d MiB", line, err, maxJSONLLine>>20)
+	}
+	return rows, nil
 }
 
 // externalID renames an "external_id" key to "request_id" when the object

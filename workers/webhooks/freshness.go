@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/poller"
 )
@@ -51,7 +52,7 @@ func timestamp(env envelope, received time.Time) (time.Time, error) {
 	if env.Timestamp == "" {
 		return time.Time{}, failure.PermanentError(fmt.Errorf("webhooks: %s webhook has no timestamp; omq applies a webhook only when it can tell it from a replay (want an RFC 3339 time such as 2024-01-15T10:30:00Z)", eventLabel(env.Event)))
 	}
-	at, err := time.Parse(time.RFC3339Nano, env.Timestamp)
+	at, err := events.ParseTime(env.Timestamp)
 	if err != nil {
 		return time.Time{}, failure.PermanentError(fmt.Errorf("webhooks: %s webhook timestamp is not RFC 3339 (want a time such as 2024-01-15T10:30:00Z)", eventLabel(env.Event)))
 	}

@@ -15,13 +15,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
 )
@@ -142,14 +142,25 @@ type milestoneData struct {
 	} `json:"milestone"`
 }
 
+// decodeEnvelope reads a stored webhook body; a body that is not an
+// envelope with an event name is a permanent failure.
+func decodeEnvelope(b []byte) (envelope, error) {
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil || env.Event == "" {
+		return envelope{}, failure.PermanentError(fmt.Errorf("webhooks: body is not an OpenMoove webhook envelope {event,timestamp,data}"))
+	}
+	// The timestamp is read (events.ParseTime) only for the events omq
+	// applies, so an event it ignores is never dead-lettered for it.
+	return env, nil
+}
+
 // Handle acts on one webhook (see the package documentation).
 func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
-	var env envelope
-	if err := json.Unmarshal(m.Data, &env); err != nil || env.Event == "" {
-		return failure.PermanentError(fmt.Errorf("webhooks: body is not an OpenMoove webhook envelope {event,timestamp,data}"))
+	env, err := decodeEnvelope(m.Data)
+	if err != nil {
+		return err
 	}
 	var result string
-	var err error
 	switch {
 	case env.Event == EventPropertyCreated:
 		result, err = h.fresh(ctx, m, env, h.created)

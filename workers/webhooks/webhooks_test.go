@@ -17,14 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/webhooks"
 )
 
