@@ -10,10 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/assign"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )

@@ -3,7 +3,7 @@ package system
 import (
 	"context"
 
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/poller"
