@@ -9,6 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/monitor"
+	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/workers"
+	"github.com/openmoove/omq/workers/milestones"
+	"github.com/openmoove/omq/workers/webhooks"
 )
 
 // Config is every setting of omq. The zero value is not usable; call
@@ -180,50 +188,51 @@ func Defaults() Config {
 	return c
 }
 
-// WithDefaults fills every unset field with its default and returns c.
+// WithDefaults fills every unset field with its default and returns c. A
+// default the packages that use the setting also apply is named there
+// (workers.DefaultAckWait, streams.DefaultPrefix, …) and used here, so the
+// two cannot drift apart.
 func (c *Config) WithDefaults() *Config {
 	setDefault(&c.DataDir, "./omq-data")
 	setDefault(&c.NATSListen, "127.0.0.1:4222")
-	setDefault(&c.SubjectPrefix, "openmoove")
+	setDefault(&c.SubjectPrefix, streams.DefaultPrefix)
 	setDefault(&c.HTTP, "127.0.0.1:8080")
 	setDefault(&c.SandboxAddr, "127.0.0.1:8090")
 	setDefault(&c.LogLevel, "info")
 	setDefault(&c.LogFormat, "auto")
-	if c.Replicas == 0 {
-		c.Replicas = 1
-	}
+	setDefaultInt(&c.Replicas, streams.DefaultReplicas)
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
 	setDefaultInt(&c.IngestMaxItems, 1000)
-	setDefaultDur(&c.WebhookMaxAge, 30*time.Minute)
-	setDefaultInt(&c.Concurrency, 8)
-	setDefaultDur(&c.AckWait, 30*time.Second)
-	setDefaultInt(&c.MaxDeliver, 20)
-	setDefaultInt(&c.MaxFailures, 8)
-	setDefaultDur(&c.RetryMin, 5*time.Second)
-	setDefaultDur(&c.RetryMax, 5*time.Minute)
-	setDefaultInt(&c.InProcessRetries, 3)
-	setDefaultDur(&c.InProcessRetryWindow, 5*time.Second)
-	setDefaultInt(&c.BreakerTransient, 5)
-	setDefaultDur(&c.PauseMin, 15*time.Second)
-	setDefaultDur(&c.PauseMax, 5*time.Minute)
-	setDefaultInt(&c.BudgetPerHour, 1000)
-	setDefaultInt(&c.BudgetPerMinute, 100)
+	setDefaultDur(&c.WebhookMaxAge, webhooks.DefaultMaxAge)
+	setDefaultInt(&c.Concurrency, workers.DefaultConcurrency)
+	setDefaultDur(&c.AckWait, workers.DefaultAckWait)
+	setDefaultInt(&c.MaxDeliver, workers.DefaultMaxDeliver)
+	setDefaultInt(&c.MaxFailures, workers.DefaultMaxFailures)
+	setDefaultDur(&c.RetryMin, workers.DefaultRetryMin)
+	setDefaultDur(&c.RetryMax, workers.DefaultRetryMax)
+	setDefaultInt(&c.InProcessRetries, workers.DefaultInProcessRetries)
+	setDefaultDur(&c.InProcessRetryWindow, workers.DefaultInProcessRetryWindow)
+	setDefaultInt(&c.BreakerTransient, workers.DefaultBreakerTransient)
+	setDefaultDur(&c.PauseMin, workers.DefaultPauseMin)
+	setDefaultDur(&c.PauseMax, workers.DefaultPauseMax)
+	setDefaultInt(&c.BudgetPerHour, budget.DefaultPerHour)
+	setDefaultInt(&c.BudgetPerMinute, budget.DefaultPerMinute)
 	if c.DLQMaxBytes == 0 {
-		c.DLQMaxBytes = 1 << 30
+		c.DLQMaxBytes = streams.DefaultDLQMaxBytes
 	}
-	setDefault(&c.MilestoneMode, "complete")
-	setDefaultDur(&c.TransactionGrace, 10*time.Minute)
-	setDefaultDur(&c.PollOverdue, 5*time.Minute)
-	setDefaultDur(&c.PollDueSoon, 15*time.Minute)
-	setDefaultDur(&c.PollInterval, 30*time.Minute)
-	setDefaultDur(&c.AtRiskWithin, 48*time.Hour)
-	setDefaultDur(&c.AlertEvery, time.Hour)
-	setDefaultInt(&c.InvitationPendingDays, 3)
+	setDefault(&c.MilestoneMode, milestones.ModeComplete)
+	setDefaultDur(&c.TransactionGrace, milestones.DefaultGrace)
+	setDefaultDur(&c.PollOverdue, poller.DefaultOverdue)
+	setDefaultDur(&c.PollDueSoon, poller.DefaultDueSoon)
+	setDefaultDur(&c.PollInterval, poller.DefaultInterval)
+	setDefaultDur(&c.AtRiskWithin, monitor.DefaultAtRiskWithin)
+	setDefaultDur(&c.AlertEvery, monitor.DefaultEvery)
+	setDefaultInt(&c.InvitationPendingDays, monitor.DefaultInvitationDays)
 	if c.PollReadShare == 0 {
-		c.PollReadShare = 0.1
+		c.PollReadShare = poller.DefaultReadShare
 	}
 	return c
 }

@@ -47,7 +47,7 @@ matching rule (else of the default).`,
 			return err
 		}
 		defer nc.Close()
-		ledger, err := properties.OpenLedger(ctx, js, propertyTopology(cfg))
+		ledger, err := properties.OpenLedger(ctx, js, cfg.Topology())
 		if err != nil {
 			return err
 		}

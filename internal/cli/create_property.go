@@ -73,7 +73,7 @@ again never creates a second property.`,
 			return err
 		}
 		defer nc.Close()
-		pub, err := publisher.New(nc, publisher.WithPrefix(propertyTopology(cfg).Prefix))
+		pub, err := publisher.New(nc, publisher.WithPrefix(cfg.Topology().Prefix))
 		if err != nil {
 			return err
 		}

@@ -134,7 +134,7 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 		return err
 	}
 	defer nc.Close()
-	top := propertyTopology(cfg)
+	top := cfg.Topology()
 	ledger, err := properties.OpenLedger(ctx, js, top)
 	if err != nil {
 		return err

@@ -18,10 +18,6 @@ import (
 	"github.com/openmoove/omq/workers/properties"
 )
 
-func propertyTopology(cfg *config.Config) streams.Topology {
-	return streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults()
-}
-
 func newImportStatusCmd(e *Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -56,7 +52,7 @@ invalid (never queued). A summary line ends the report.`,
 			return err
 		}
 		defer nc.Close()
-		return importStatus(ctx, e, js, propertyTopology(cfg), rows)
+		return importStatus(ctx, e, js, cfg.Topology(), rows)
 	}
 	return cmd
 }
