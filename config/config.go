@@ -100,34 +100,20 @@ type Config struct {
 	// window, so a byte-identical replay is refused by one or the other.
 	WebhookMaxAge time.Duration
 
-	// Concurrency is how many messages each worker handles at once.
-	// Default 8.
-	Concurrency int
-	// AckWait is how long the server waits for an ack before redelivering.
-	// Default 30s.
-	AckWait time.Duration
-	// MaxDeliver is the server's backstop for crash loops. Default 20.
-	MaxDeliver int
-	// MaxFailures is how many real failures (not pauses or throttles) a
-	// message may have before it is dead-lettered as exhausted. Default 8.
-	MaxFailures int
-	// RetryMin and RetryMax bound NakWithDelay for transient failures: the
-	// delay starts at RetryMin and doubles, with jitter, up to RetryMax.
-	// Defaults 5s and 5m.
-	RetryMin time.Duration
-	RetryMax time.Duration
-	// InProcessRetries are quick retries of a call inside one delivery,
-	// always finished within InProcessRetryWindow (shorter than AckWait).
-	// Defaults 3 and 5s.
+	// The numbers of every worker, from Concurrency to PauseMax, mean what
+	// the workers.Config fields of the same names do, and default to its
+	// Default… constants; Worker copies them into a workers.Config.
+	Concurrency          int
+	AckWait              time.Duration
+	MaxDeliver           int
+	MaxFailures          int
+	RetryMin             time.Duration
+	RetryMax             time.Duration
 	InProcessRetries     int
 	InProcessRetryWindow time.Duration
-	// BreakerTransient is how many transient failures in a row open the
-	// breaker. Default 5. One systemic failure always does.
-	BreakerTransient int
-	// PauseMin and PauseMax bound the breaker's pause: it starts at
-	// PauseMin and doubles while the API stays down. Defaults 15s and 5m.
-	PauseMin time.Duration
-	PauseMax time.Duration
+	BreakerTransient     int
+	PauseMin             time.Duration
+	PauseMax             time.Duration
 	// BudgetPerHour and BudgetPerMinute are the shared API budget of every
 	// replica. Defaults 1000 and 100, the API's published limits.
 	BudgetPerHour   int
