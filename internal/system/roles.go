@@ -71,7 +71,7 @@ func newProperties(ctx context.Context, d *Deps) ([]Component, error) {
 // applies what it receives; without --webhook-secret the receiver logs that
 // webhooks are off and there is no worker.
 func newWebhooks(ctx context.Context, d *Deps) ([]Component, error) {
-	r, err := webhook.Register(d.Mux, webhook.Options{Secrets: d.Config.WebhookSecrets, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
+	r, err := webhook.Register(d.Mux, webhook.Options{Secrets: d.Config.WebhookSecrets, MaxBytes: int64(d.Config.WebhookMaxBytes), JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
 	if err != nil || r == nil {
 		return nil, err
 	}
