@@ -51,7 +51,7 @@ FUZZ_TARGETS := \
 	./workers/webhooks:FuzzDecodeEnvelope \
 	./deadletter:FuzzValidateEdit \
 	./deadletter:FuzzReplayMsg \
-	./internal/assign:FuzzParseTable \
+	./assign:FuzzParseTable \
 	./openmoove:FuzzHTTPError
 
 fuzz: ## fuzz every decoder of outside input, FUZZTIME (60s) each, one at a time

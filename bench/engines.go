@@ -50,7 +50,7 @@ func startOMQ(ctx context.Context, e *natsEnv, api *openmoove.Client, conc int) 
 	if err != nil {
 		return nil, nil, err
 	}
-	w, h, err := milestones.New(ctx, milestones.Options{Config: workerConfig(conc), JS: js, API: api, Topology: e.top})
+	w, err := milestones.New(ctx, milestones.Options{Worker: workerConfig(conc).Worker(), JS: js, API: api, Topology: e.top})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
@@ -59,7 +59,7 @@ func startOMQ(ctx context.Context, e *natsEnv, api *openmoove.Client, conc int) 
 		nc.Close()
 		return nil, nil, err
 	}
-	return h, func() {
+	return w.Handler, func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = w.Stop(c)

@@ -15,10 +15,10 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/broker"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 )
 
 const apiKey = sandbox.DefaultAPIKey

@@ -17,8 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/milestones"
 )
 
@@ -47,7 +47,7 @@ func runChild() error {
 	if err != nil {
 		return err
 	}
-	w, _, err := milestones.New(ctx, milestones.Options{Config: workerConfig(8), JS: js, API: api, Topology: streams.New("openmoove")})
+	w, err := milestones.New(ctx, milestones.Options{Worker: workerConfig(8).Worker(), JS: js, API: api, Topology: streams.New("openmoove")})
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func creationsRun(ctx context.Context, e *natsEnv, n int) (calls int, err error)
 	if res := b.Flush(ctx); len(res.Failures) > 0 {
 		return 0, fmt.Errorf("queue creations: %v", res.Failures[0])
 	}
-	w, err := properties.NewWorker(properties.Options{Settings: workerConfig(8), JS: js, Topology: e.top, API: api})
+	w, err := properties.New(ctx, properties.Options{Worker: workerConfig(8).Worker(), JS: js, Topology: e.top, API: api})
 	if err != nil {
 		return 0, err
 	}
@@ -213,7 +213,7 @@ func drainRun(ctx context.Context, e *natsEnv, txCount, limit int, window time.D
 		return r, err
 	}
 	cfg := workerConfig(8)
-	w, h, err := milestones.New(ctx, milestones.Options{Config: cfg, JS: js, API: api, Topology: e.top})
+	w, err := milestones.New(ctx, milestones.Options{Worker: cfg.Worker(), Mode: cfg.MilestoneMode, Grace: cfg.TransactionGrace, JS: js, API: api, Topology: e.top})
 	if err != nil {
 		return r, err
 	}
@@ -232,7 +232,7 @@ func drainRun(ctx context.Context, e *natsEnv, txCount, limit int, window time.D
 	}
 	// A throttle after the update (the address read) hands the message back;
 	// its redelivery republishes: completed once either way.
-	if got := h.Count(milestones.ResultCompleted) + h.Count(milestones.ResultRepublished); got != len(list) {
+	if got := w.Handler.Count(milestones.ResultCompleted) + w.Handler.Count(milestones.ResultRepublished); got != len(list) {
 		return r, fmt.Errorf("drain: %d completed, want %d", got, len(list))
 	}
 	r.events, r.limit, r.window = len(list), limit, window

@@ -12,7 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/httpserve"
+	"github.com/openmoove/omq/internal/monitor"
+	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/workers"
+	"github.com/openmoove/omq/workers/milestones"
+	"github.com/openmoove/omq/workers/webhooks"
 )
 
 // Config is every setting of omq. The zero value is not usable; call
@@ -112,34 +119,20 @@ type Config struct {
 	// window, so a byte-identical replay is refused by one or the other.
 	WebhookMaxAge time.Duration
 
-	// Concurrency is how many messages each worker handles at once.
-	// Default 8.
-	Concurrency int
-	// AckWait is how long the server waits for an ack before redelivering.
-	// Default 30s.
-	AckWait time.Duration
-	// MaxDeliver is the server's backstop for crash loops. Default 20.
-	MaxDeliver int
-	// MaxFailures is how many real failures (not pauses or throttles) a
-	// message may have before it is dead-lettered as exhausted. Default 8.
-	MaxFailures int
-	// RetryMin and RetryMax bound NakWithDelay for transient failures: the
-	// delay starts at RetryMin and doubles, with jitter, up to RetryMax.
-	// Defaults 5s and 5m.
-	RetryMin time.Duration
-	RetryMax time.Duration
-	// InProcessRetries are quick retries of a call inside one delivery,
-	// always finished within InProcessRetryWindow (shorter than AckWait).
-	// Defaults 3 and 5s.
+	// The numbers of every worker, from Concurrency to PauseMax, mean what
+	// the workers.Config fields of the same names do, and default to its
+	// Default… constants; Worker copies them into a workers.Config.
+	Concurrency          int
+	AckWait              time.Duration
+	MaxDeliver           int
+	MaxFailures          int
+	RetryMin             time.Duration
+	RetryMax             time.Duration
 	InProcessRetries     int
 	InProcessRetryWindow time.Duration
-	// BreakerTransient is how many transient failures in a row open the
-	// breaker. Default 5. One systemic failure always does.
-	BreakerTransient int
-	// PauseMin and PauseMax bound the breaker's pause: it starts at
-	// PauseMin and doubles while the API stays down. Defaults 15s and 5m.
-	PauseMin time.Duration
-	PauseMax time.Duration
+	BreakerTransient     int
+	PauseMin             time.Duration
+	PauseMax             time.Duration
 	// BudgetPerHour and BudgetPerMinute are the shared API budget of every
 	// replica. Defaults 1000 and 100, the API's published limits.
 	BudgetPerHour   int
@@ -200,18 +193,19 @@ func Defaults() Config {
 	return c
 }
 
-// WithDefaults fills every unset field with its default and returns c.
+// WithDefaults fills every unset field with its default and returns c. A
+// default the packages that use the setting also apply is named there
+// (workers.DefaultAckWait, streams.DefaultPrefix, …) and used here, so the
+// two cannot drift apart.
 func (c *Config) WithDefaults() *Config {
 	setDefault(&c.DataDir, "./omq-data")
 	setDefault(&c.NATSListen, "127.0.0.1:4222")
-	setDefault(&c.SubjectPrefix, "openmoove")
+	setDefault(&c.SubjectPrefix, streams.DefaultPrefix)
 	setDefault(&c.HTTP, "127.0.0.1:8080")
 	setDefault(&c.SandboxAddr, "127.0.0.1:8090")
 	setDefault(&c.LogLevel, "info")
 	setDefault(&c.LogFormat, "auto")
-	if c.Replicas == 0 {
-		c.Replicas = 1
-	}
+	setDefaultInt(&c.Replicas, streams.DefaultReplicas)
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
@@ -222,33 +216,33 @@ func (c *Config) WithDefaults() *Config {
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
 	setDefaultInt(&c.WebhookMaxBytes, 64<<10)
 	setDefaultInt(&c.IngestMaxItems, 1000)
-	setDefaultDur(&c.WebhookMaxAge, 30*time.Minute)
-	setDefaultInt(&c.Concurrency, 8)
-	setDefaultDur(&c.AckWait, 30*time.Second)
-	setDefaultInt(&c.MaxDeliver, 20)
-	setDefaultInt(&c.MaxFailures, 8)
-	setDefaultDur(&c.RetryMin, 5*time.Second)
-	setDefaultDur(&c.RetryMax, 5*time.Minute)
-	setDefaultInt(&c.InProcessRetries, 3)
-	setDefaultDur(&c.InProcessRetryWindow, 5*time.Second)
-	setDefaultInt(&c.BreakerTransient, 5)
-	setDefaultDur(&c.PauseMin, 15*time.Second)
-	setDefaultDur(&c.PauseMax, 5*time.Minute)
-	setDefaultInt(&c.BudgetPerHour, 1000)
-	setDefaultInt(&c.BudgetPerMinute, 100)
+	setDefaultDur(&c.WebhookMaxAge, webhooks.DefaultMaxAge)
+	setDefaultInt(&c.Concurrency, workers.DefaultConcurrency)
+	setDefaultDur(&c.AckWait, workers.DefaultAckWait)
+	setDefaultInt(&c.MaxDeliver, workers.DefaultMaxDeliver)
+	setDefaultInt(&c.MaxFailures, workers.DefaultMaxFailures)
+	setDefaultDur(&c.RetryMin, workers.DefaultRetryMin)
+	setDefaultDur(&c.RetryMax, workers.DefaultRetryMax)
+	setDefaultInt(&c.InProcessRetries, workers.DefaultInProcessRetries)
+	setDefaultDur(&c.InProcessRetryWindow, workers.DefaultInProcessRetryWindow)
+	setDefaultInt(&c.BreakerTransient, workers.DefaultBreakerTransient)
+	setDefaultDur(&c.PauseMin, workers.DefaultPauseMin)
+	setDefaultDur(&c.PauseMax, workers.DefaultPauseMax)
+	setDefaultInt(&c.BudgetPerHour, budget.DefaultPerHour)
+	setDefaultInt(&c.BudgetPerMinute, budget.DefaultPerMinute)
 	if c.DLQMaxBytes == 0 {
-		c.DLQMaxBytes = 1 << 30
+		c.DLQMaxBytes = streams.DefaultDLQMaxBytes
 	}
-	setDefault(&c.MilestoneMode, "complete")
-	setDefaultDur(&c.TransactionGrace, 10*time.Minute)
-	setDefaultDur(&c.PollOverdue, 5*time.Minute)
-	setDefaultDur(&c.PollDueSoon, 15*time.Minute)
-	setDefaultDur(&c.PollInterval, 30*time.Minute)
-	setDefaultDur(&c.AtRiskWithin, 48*time.Hour)
-	setDefaultDur(&c.AlertEvery, time.Hour)
-	setDefaultInt(&c.InvitationPendingDays, 3)
+	setDefault(&c.MilestoneMode, milestones.ModeComplete)
+	setDefaultDur(&c.TransactionGrace, milestones.DefaultGrace)
+	setDefaultDur(&c.PollOverdue, poller.DefaultOverdue)
+	setDefaultDur(&c.PollDueSoon, poller.DefaultDueSoon)
+	setDefaultDur(&c.PollInterval, poller.DefaultInterval)
+	setDefaultDur(&c.AtRiskWithin, monitor.DefaultAtRiskWithin)
+	setDefaultDur(&c.AlertEvery, monitor.DefaultEvery)
+	setDefaultInt(&c.InvitationPendingDays, monitor.DefaultInvitationDays)
 	if c.PollReadShare == 0 {
-		c.PollReadShare = 0.1
+		c.PollReadShare = poller.DefaultReadShare
 	}
 	return c
 }

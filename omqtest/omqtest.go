@@ -10,10 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/deadletter"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 )
 
 // IngestToken is the bearer token of the HTTP ingest (POST /v1/events,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/broker"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 )
 
 // omqNATS stands in for a running omq: an embedded JetStream server with

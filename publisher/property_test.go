@@ -10,9 +10,9 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 )
 
 func propertyFixture(t *testing.T) (*publisher.Publisher, jetstream.Stream) {

@@ -7,6 +7,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// The defaults of Topology, named once: WithDefaults fills them in, and
+// omq's settings (package config) take theirs from here.
+const (
+	DefaultPrefix            = "openmoove"
+	DefaultReplicas          = 1
+	DefaultDLQMaxBytes int64 = 1 << 30
+)
+
 // Topology names every stream, subject and bucket from a subject prefix.
 type Topology struct {
 	// Prefix is the first subject token; stream and bucket names are its
@@ -32,13 +40,13 @@ func New(prefix string) Topology {
 // WithDefaults fills unset fields.
 func (t Topology) WithDefaults() Topology {
 	if t.Prefix == "" {
-		t.Prefix = "openmoove"
+		t.Prefix = DefaultPrefix
 	}
 	if t.Replicas == 0 {
-		t.Replicas = 1
+		t.Replicas = DefaultReplicas
 	}
 	if t.DLQMaxBytes == 0 {
-		t.DLQMaxBytes = 1 << 30
+		t.DLQMaxBytes = DefaultDLQMaxBytes
 	}
 	return t
 }

@@ -9,12 +9,27 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/streams"
 )
 
 // ErrInvalidConfig is wrapped by every error Config.Validate returns.
 var ErrInvalidConfig = errors.New("workers: invalid config")
+
+// The defaults of Config, named once: WithDefaults fills them in, and omq's
+// settings (package config) take theirs from here.
+const (
+	DefaultConcurrency          = 8
+	DefaultAckWait              = 30 * time.Second
+	DefaultMaxDeliver           = 20
+	DefaultMaxFailures          = 8
+	DefaultRetryMin             = 5 * time.Second
+	DefaultRetryMax             = 5 * time.Minute
+	DefaultInProcessRetries     = 3
+	DefaultInProcessRetryWindow = 5 * time.Second
+	DefaultBreakerTransient     = 5
+	DefaultPauseMin             = 15 * time.Second
+	DefaultPauseMax             = 5 * time.Minute
+)
 
 // Config configures a Worker. Every number has a documented default, filled
 // by WithDefaults; Name, Stream and Handler are required.
@@ -71,7 +86,7 @@ type Config struct {
 	Probe func(ctx context.Context) error
 
 	// Topology names the DLQ stream and the FAILURES and BREAKER buckets.
-	// Default streams.New("openmoove").
+	// Default streams.New(streams.DefaultPrefix).
 	Topology streams.Topology
 	// Logger receives the worker's logs. Default: discard.
 	Logger *slog.Logger
@@ -84,35 +99,21 @@ type Config struct {
 	afterDeadLetter func(m *Message)
 }
 
-// ConfigFrom returns a Config with the numbers and the topology taken from
-// omq's settings. The caller sets Name, Stream, Subjects, Handler, Probe,
-// Logger and Metrics.
-func ConfigFrom(c config.Config) Config {
-	c.WithDefaults()
-	return Config{
-		Concurrency: c.Concurrency, AckWait: c.AckWait, MaxDeliver: c.MaxDeliver,
-		MaxFailures: c.MaxFailures, RetryMin: c.RetryMin, RetryMax: c.RetryMax,
-		InProcessRetries: c.InProcessRetries, InProcessRetryWindow: c.InProcessRetryWindow,
-		BreakerTransient: c.BreakerTransient, PauseMin: c.PauseMin, PauseMax: c.PauseMax,
-		Topology: streams.Topology{Prefix: c.SubjectPrefix, Replicas: c.Replicas, DLQMaxBytes: c.DLQMaxBytes}.WithDefaults(),
-	}
-}
-
 // WithDefaults returns a copy of c with every unset field given its default.
 func (c Config) WithDefaults() Config {
-	setInt(&c.Concurrency, 8)
-	setDur(&c.AckWait, 30*time.Second)
-	setInt(&c.MaxDeliver, 20)
-	setInt(&c.MaxFailures, 8)
-	setDur(&c.RetryMin, 5*time.Second)
-	setDur(&c.RetryMax, 5*time.Minute)
-	setInt(&c.InProcessRetries, 3)
-	setDur(&c.InProcessRetryWindow, 5*time.Second)
-	setInt(&c.BreakerTransient, 5)
-	setDur(&c.PauseMin, 15*time.Second)
-	setDur(&c.PauseMax, 5*time.Minute)
+	setInt(&c.Concurrency, DefaultConcurrency)
+	setDur(&c.AckWait, DefaultAckWait)
+	setInt(&c.MaxDeliver, DefaultMaxDeliver)
+	setInt(&c.MaxFailures, DefaultMaxFailures)
+	setDur(&c.RetryMin, DefaultRetryMin)
+	setDur(&c.RetryMax, DefaultRetryMax)
+	setInt(&c.InProcessRetries, DefaultInProcessRetries)
+	setDur(&c.InProcessRetryWindow, DefaultInProcessRetryWindow)
+	setInt(&c.BreakerTransient, DefaultBreakerTransient)
+	setDur(&c.PauseMin, DefaultPauseMin)
+	setDur(&c.PauseMax, DefaultPauseMax)
 	if c.Topology.Prefix == "" {
-		c.Topology = streams.New("openmoove")
+		c.Topology = streams.New(streams.DefaultPrefix)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

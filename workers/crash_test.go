@@ -18,8 +18,8 @@ import (
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 // childEnv, when set, makes the test binary run as a worker process for the

@@ -5,17 +5,22 @@
 //
 // # Writing a worker
 //
-// Build a Config (ConfigFrom fills the numbers from omq's settings), name the
-// consumer, the stream, the subjects and the Handler, then New, Start and, at
-// shutdown, Stop:
+// Build a Config — every number has a default, named once as a Default…
+// constant (omq's own workers take theirs from its settings with
+// config.Config.Worker) — name the consumer, the stream, the subjects and the
+// Handler, then New, Start and, at shutdown, Stop. Only public packages are
+// needed (example_test.go runs one against omqtest):
 //
-//	cfg := workers.ConfigFrom(d.Config)
-//	cfg.Name, cfg.Stream = "milestones", d.Topology.EventsStream()
-//	cfg.Subjects = []string{d.Topology.EventSubject(">")}
+//	top := streams.New(streams.DefaultPrefix)
+//	cfg := workers.Config{Name: "inventory", Stream: top.EventsStream(), Topology: top}
+//	cfg.Subjects = []string{top.EventSubject("inventory_checked")}
 //	cfg.Handler = func(ctx context.Context, m *workers.Message) error { … }
-//	cfg.Probe = func(ctx context.Context) error { _, err := d.API.ListProducts(ctx); return err }
-//	cfg.Logger, cfg.Metrics = d.Logger, d.Metrics
-//	w, err := workers.New(d.JS, cfg) // a system.Component
+//	cfg.Probe = func(ctx context.Context) error { _, err := api.Products(ctx); return err }
+//	cfg.Logger, cfg.Metrics = logger, registry
+//	w, err := workers.New(js, cfg)
+//
+// The role packages (milestones, properties, webhooks) build theirs the
+// same way, each with New(ctx, Options) (*Worker, error).
 //
 // The handler gets a context that ends before AckWait does; calls that may
 // outlive it call Message.InProgress to keep the message. A handler returns

@@ -14,9 +14,9 @@ import (
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 const testKey = "om_test_key"

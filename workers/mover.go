@@ -31,7 +31,7 @@ const MoverReason = "deliveries exhausted without a recorded failure: the worker
 // MoverConfig configures the Mover.
 type MoverConfig struct {
 	// Topology names the ADVISORIES, DLQ and work streams and the FAILURES
-	// bucket. Default streams.New("openmoove").
+	// bucket. Default streams.New(streams.DefaultPrefix).
 	Topology streams.Topology
 	// CheckEvery is how often the DLQ's fill is checked for the warning.
 	// Default 30s.
@@ -41,7 +41,8 @@ type MoverConfig struct {
 	WarnAt float64
 	// RetryMin and RetryMax bound the wait before the mover tries an
 	// advisory again (the DLQ full, a stream unavailable): RetryMin doubling
-	// per try up to RetryMax. Defaults 5s and 5m.
+	// per try up to RetryMax. Defaults those of a worker, DefaultRetryMin
+	// and DefaultRetryMax (5s and 5m).
 	RetryMin time.Duration
 	RetryMax time.Duration
 	// Logger receives the mover's logs. Default: discard.
@@ -54,7 +55,7 @@ type MoverConfig struct {
 // WithDefaults returns c with every unset field given its default.
 func (c MoverConfig) WithDefaults() MoverConfig {
 	if c.Topology.Prefix == "" {
-		c.Topology = streams.New("openmoove")
+		c.Topology = streams.New(streams.DefaultPrefix)
 	}
 	if c.CheckEvery == 0 {
 		c.CheckEvery = 30 * time.Second
@@ -63,10 +64,10 @@ func (c MoverConfig) WithDefaults() MoverConfig {
 		c.WarnAt = 0.8
 	}
 	if c.RetryMin == 0 {
-		c.RetryMin = 5 * time.Second
+		c.RetryMin = DefaultRetryMin
 	}
 	if c.RetryMax == 0 {
-		c.RetryMax = 5 * time.Minute
+		c.RetryMax = DefaultRetryMax
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

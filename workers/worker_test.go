@@ -13,7 +13,6 @@ import (
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -46,18 +45,6 @@ func TestConfigValidate(t *testing.T) {
 			require.Contains(t, err.Error(), tt.field)
 		})
 	}
-}
-
-func TestConfigFromSettings(t *testing.T) {
-	t.Parallel()
-	c := config.Defaults()
-	c.InProcessRetries = 2
-	cfg := ConfigFrom(c)
-	require.Equal(t, 30*time.Second, cfg.AckWait)
-	require.Equal(t, 20, cfg.MaxDeliver)
-	require.Equal(t, 8, cfg.MaxFailures)
-	require.Equal(t, 2, cfg.InProcessRetries)
-	require.Equal(t, "OPENMOOVE_DLQ", cfg.Topology.DLQStream())
 }
 
 func TestAcksEverySuccess(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // ErrInvalidLimits is wrapped by every error Limits.Validate returns.
@@ -46,13 +46,20 @@ type Limits struct {
 	Logger *slog.Logger
 }
 
+// The API's published limits: Limits' defaults, and --budget-per-hour's and
+// --budget-per-minute's.
+const (
+	DefaultPerHour   = 1000
+	DefaultPerMinute = 100
+)
+
 // WithDefaults returns l with every unset field given its default.
 func (l Limits) WithDefaults() Limits {
 	if l.PerHour == 0 {
-		l.PerHour = 1000
+		l.PerHour = DefaultPerHour
 	}
 	if l.PerMinute == 0 {
-		l.PerMinute = 100
+		l.PerMinute = DefaultPerMinute
 	}
 	if l.Hour == 0 {
 		l.Hour = time.Hour

@@ -14,8 +14,8 @@ import (
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -47,7 +47,7 @@ matching rule (else of the default).`,
 			return err
 		}
 		defer nc.Close()
-		ledger, err := properties.OpenLedger(ctx, js, propertyTopology(cfg))
+		ledger, err := properties.OpenLedger(ctx, js, cfg.Topology())
 		if err != nil {
 			return err
 		}

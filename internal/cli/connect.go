@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/broker"
 )
 
 // connect reaches the NATS of a running omq: --nats-url, else the embedded

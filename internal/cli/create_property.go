@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/publisher"
 )
 
@@ -73,7 +73,7 @@ again never creates a second property.`,
 			return err
 		}
 		defer nc.Close()
-		pub, err := publisher.New(nc, publisher.WithPrefix(propertyTopology(cfg).Prefix))
+		pub, err := publisher.New(nc, publisher.WithPrefix(cfg.Topology().Prefix))
 		if err != nil {
 			return err
 		}

@@ -15,9 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/config"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/deadletter"
 )
 
 func newDLQCmd(e *Env) *cobra.Command {
@@ -143,8 +142,7 @@ func openDLQ(ctx context.Context, cfg *config.Config, name string) (*dlqSession,
 	if err != nil {
 		return nil, err
 	}
-	top := streams.Topology{Prefix: cfg.SubjectPrefix, DLQMaxBytes: cfg.DLQMaxBytes}
-	return &dlqSession{nc: nc, store: deadletter.NewStore(js, top)}, nil
+	return &dlqSession{nc: nc, store: deadletter.NewStore(js, cfg.Topology())}, nil
 }
 
 // storeUsage makes the store's own filter check (the subject prefix) a

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/deadletter"
 )
 
 func newDLQEditCmd(e *Env) *cobra.Command {

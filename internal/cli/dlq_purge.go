@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/deadletter"
 )
 
 // purgeShown is how many letters purge lists before asking.

@@ -8,8 +8,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/deadletter"
 )
 
 func newDLQReplayCmd(e *Env) *cobra.Command {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/deadletter"
 )
 
 // dlqWarnPercent is the fill from which stats warns, as omq run does.

@@ -12,7 +12,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/workers/properties"
@@ -134,7 +134,7 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 		return err
 	}
 	defer nc.Close()
-	top := propertyTopology(cfg)
+	top := cfg.Topology()
 	ledger, err := properties.OpenLedger(ctx, js, top)
 	if err != nil {
 		return err

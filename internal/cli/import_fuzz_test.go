@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 )
 
 // Seeds beyond these are in testdata/fuzz/FuzzImportCSV and

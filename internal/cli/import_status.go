@@ -10,17 +10,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/assign"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
-
-func propertyTopology(cfg *config.Config) streams.Topology {
-	return streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults()
-}
 
 func newImportStatusCmd(e *Env) *cobra.Command {
 	var format string
@@ -56,7 +52,7 @@ invalid (never queued). A summary line ends the report.`,
 			return err
 		}
 		defer nc.Close()
-		return importStatus(ctx, e, js, propertyTopology(cfg), rows)
+		return importStatus(ctx, e, js, cfg.Topology(), rows)
 	}
 	return cmd
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/publisher"
 )
 

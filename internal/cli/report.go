@@ -10,7 +10,6 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 )
 
 func newReportCmd(e *Env) *cobra.Command {
@@ -61,7 +60,7 @@ it.`,
 			return err
 		}
 		defer nc.Close()
-		store, err := poller.OpenStore(ctx, js, streams.Topology{Prefix: cfg.SubjectPrefix})
+		store, err := poller.OpenStore(ctx, js, cfg.Topology())
 		if err != nil {
 			return err
 		}

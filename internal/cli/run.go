@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/system"
 )

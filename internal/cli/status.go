@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 )
@@ -90,7 +90,7 @@ dead letters waiting for a person.`,
 			return err
 		}
 		defer nc.Close()
-		top := streams.Topology{Prefix: cfg.SubjectPrefix, DLQMaxBytes: cfg.DLQMaxBytes}.WithDefaults()
+		top := cfg.Topology()
 		ss, err := readStatus(ctx, js, top)
 		if err != nil {
 			return err

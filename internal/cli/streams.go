@@ -52,7 +52,7 @@ retention) is reported with what to do, and the command exits 1.`,
 			return err
 		}
 		defer nc.Close()
-		top := streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes}
+		top := cfg.Topology()
 		results, err := streams.Apply(ctx, js, top, nil)
 		for _, r := range results {
 			fmt.Fprintf(e.Stdout, "%-24s %s\n", r.Name, r.Action)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 )
 
 func newTrackCmd(e *Env) *cobra.Command {
@@ -81,7 +80,7 @@ func trackRun(cmd *cobra.Command, e *Env, cfg *config.Config, args []string, do 
 		return err
 	}
 	defer nc.Close()
-	store, err := poller.OpenStore(ctx, js, streams.Topology{Prefix: cfg.SubjectPrefix})
+	store, err := poller.OpenStore(ctx, js, cfg.Topology())
 	if err != nil {
 		return err
 	}

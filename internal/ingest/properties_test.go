@@ -13,8 +13,8 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 const goodProperty = `{"request_id":"crm-42","first_name":"Ada","last_name":"Byron","email":"ada@example.com",

@@ -14,8 +14,8 @@ import (
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // Alert kinds, published to <prefix>.outcomes.<kind>.
@@ -25,9 +25,17 @@ const (
 	AlertInvitationPending = "alert.invitation_pending"
 )
 
+// Defaults of Config, and of the settings that set it (--alert-every,
+// --at-risk-within, --invitation-pending-days).
+const (
+	DefaultEvery          = time.Hour
+	DefaultAtRiskWithin   = 48 * time.Hour
+	DefaultInvitationDays = 3
+)
+
 // Config configures a Monitor.
 type Config struct {
-	// Store is the TRACKING bucket. Required.
+	// Store is the TRACKING bucket. Default: opened from JS and Topology.
 	Store *poller.Store
 	// API reads property details for invitation tracking, through the
 	// shared budget. Required.
@@ -57,22 +65,30 @@ type Monitor struct {
 	once   sync.Once
 }
 
-// New checks cfg and returns a Monitor.
-func New(cfg Config) (*Monitor, error) {
-	if cfg.Store == nil || cfg.API == nil || cfg.JS == nil {
-		return nil, errors.New("monitor: Config.Store, API and JS are required")
+// New checks cfg, opens the TRACKING bucket unless cfg.Store is set, and
+// returns a Monitor.
+func New(ctx context.Context, cfg Config) (*Monitor, error) {
+	if cfg.API == nil || cfg.JS == nil {
+		return nil, errors.New("monitor: Config.API and JS are required")
 	}
 	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New("openmoove")
+		cfg.Topology = streams.New(streams.DefaultPrefix)
+	}
+	if cfg.Store == nil {
+		store, err := poller.OpenStore(ctx, cfg.JS, cfg.Topology)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store = store
 	}
 	if cfg.Every <= 0 {
-		cfg.Every = time.Hour
+		cfg.Every = DefaultEvery
 	}
 	if cfg.AtRiskWithin <= 0 {
-		cfg.AtRiskWithin = 48 * time.Hour
+		cfg.AtRiskWithin = DefaultAtRiskWithin
 	}
 	if cfg.InvitationDays <= 0 {
-		cfg.InvitationDays = 3
+		cfg.InvitationDays = DefaultInvitationDays
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

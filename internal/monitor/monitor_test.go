@@ -13,9 +13,9 @@ import (
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -64,7 +64,7 @@ func setup(t *testing.T) *bundle {
 		_, err := store.Track(ctx, tx, 0, poller.SourceCLI, time.Now())
 		require.NoError(t, err)
 	}
-	p, err := poller.New(poller.Config{Store: store, API: api, JS: s.JS, Topology: top, Now: sb.Now})
+	p, err := poller.New(context.Background(), poller.Config{Store: store, API: api, JS: s.JS, Topology: top, Now: sb.Now})
 	require.NoError(t, err)
 	n, err := p.PollDue(ctx)
 	require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestReportCounts(t *testing.T) {
 	require.NoError(t, err)
 	tr, err := b.store.Get(context.Background(), b.overdue)
 	require.NoError(t, err)
-	p, err := poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	p, err := poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
 	require.NoError(t, err)
 	require.NoError(t, p.Poll(context.Background(), tr))
 	tr, err = b.store.Get(context.Background(), b.overdue)
@@ -141,7 +141,7 @@ func TestAlertsOncePerDay(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	m, err := monitor.New(monitor.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	m, err := monitor.New(context.Background(), monitor.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
 	require.NoError(t, err)
 	n, err := m.Check(ctx)
 	require.NoError(t, err)

@@ -8,15 +8,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
 
@@ -64,7 +64,7 @@ func creationRate(b *testing.B, polling bool) (float64, int) {
 		}
 		// Every property always due: the poller reads as fast as the budget
 		// lets it.
-		p, err = poller.New(poller.Config{Store: store, API: api, JS: ns.JS, Topology: top,
+		p, err = poller.New(context.Background(), poller.Config{Store: store, API: api, JS: ns.JS, Topology: top,
 			Overdue: time.Millisecond, DueSoon: time.Millisecond, Interval: time.Millisecond,
 			Tick: 5 * time.Millisecond, Yield: benchWindow / 10,
 			BudgetPerHour: 1_000_000, BudgetPerMinute: benchPerWindow, BudgetHour: 60 * benchWindow})
@@ -89,7 +89,7 @@ func creationRate(b *testing.B, polling bool) (float64, int) {
 	require.Empty(b, batch.Flush(ctx).Failures)
 	settings := config.Defaults()
 	settings.AckWait, settings.Concurrency = 10*time.Second, 16
-	w, err := properties.NewWorker(properties.Options{Settings: settings, JS: ns.JS, Topology: top, API: api})
+	w, err := properties.New(ctx, properties.Options{Worker: settings.Worker(), JS: ns.JS, Topology: top, API: api})
 	require.NoError(b, err)
 	start := time.Now()
 	require.NoError(b, w.Start(ctx))

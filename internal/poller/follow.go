@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -31,12 +32,32 @@ type Follower struct {
 	once  sync.Once
 }
 
+// FollowerOptions build a Follower. JS is required.
+type FollowerOptions struct {
+	JS       jetstream.JetStream
+	Topology streams.Topology // Default streams.New(streams.DefaultPrefix).
+	// Store is the TRACKING bucket. Default: opened from JS and Topology.
+	Store  *Store
+	Logger *slog.Logger // Default: discard.
+}
+
 // NewFollower returns a Follower; Start creates its consumer.
-func NewFollower(js jetstream.JetStream, top streams.Topology, store *Store, log *slog.Logger) *Follower {
-	if log == nil {
-		log = logging.Discard()
+func NewFollower(ctx context.Context, o FollowerOptions) (*Follower, error) {
+	if o.JS == nil {
+		return nil, errors.New("poller: FollowerOptions.JS is required")
 	}
-	return &Follower{js: js, top: top.WithDefaults(), store: store, log: log.With(logging.KeyComponent, "poller")}
+	top := o.Topology.WithDefaults()
+	if o.Store == nil {
+		store, err := OpenStore(ctx, o.JS, top)
+		if err != nil {
+			return nil, err
+		}
+		o.Store = store
+	}
+	if o.Logger == nil {
+		o.Logger = logging.Discard()
+	}
+	return &Follower{js: o.JS, top: top, store: o.Store, log: o.Logger.With(logging.KeyComponent, "poller")}, nil
 }
 
 // Name is FollowName.

@@ -13,14 +13,24 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
+)
+
+// Defaults of Config, and of the settings that set it (--poll-overdue,
+// --poll-due-soon, --poll-interval, --poll-read-share).
+const (
+	DefaultOverdue   = 5 * time.Minute
+	DefaultDueSoon   = 15 * time.Minute
+	DefaultInterval  = 30 * time.Minute
+	DefaultReadShare = 0.1
 )
 
 // Config configures a Poller.
 type Config struct {
-	// Store is the TRACKING bucket. Required.
+	// Store is the TRACKING bucket. Default: opened from JS and Topology.
 	Store *Store
 	// API reads properties and milestones. Required. omq gives it the shared
 	// budget's hooks (budget.Budget.Hooks): every call takes a read token,
@@ -28,7 +38,8 @@ type Config struct {
 	API *openmoove.Client
 	// JS publishes outcomes. Required.
 	JS jetstream.JetStream
-	// Topology names the outcome subjects. Default streams.New("openmoove").
+	// Topology names the outcome subjects. Default
+	// streams.New(streams.DefaultPrefix).
 	Topology streams.Topology
 	// Overdue, DueSoon and Interval are the poll intervals of a property
 	// with an overdue milestone, with one due within a day, and of any
@@ -83,17 +94,25 @@ type Poller struct {
 	share shareCount
 }
 
-// New checks cfg and returns a Poller; Start starts it.
-func New(cfg Config) (*Poller, error) {
-	if cfg.Store == nil || cfg.API == nil || cfg.JS == nil {
-		return nil, errors.New("poller: Config.Store, API and JS are required")
+// New checks cfg, opens the TRACKING bucket unless cfg.Store is set, and
+// returns a Poller; Start starts it.
+func New(ctx context.Context, cfg Config) (*Poller, error) {
+	if cfg.API == nil || cfg.JS == nil {
+		return nil, errors.New("poller: Config.API and JS are required")
 	}
 	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New("openmoove")
+		cfg.Topology = streams.New(streams.DefaultPrefix)
 	}
-	setDur(&cfg.Overdue, 5*time.Minute)
-	setDur(&cfg.DueSoon, 15*time.Minute)
-	setDur(&cfg.Interval, 30*time.Minute)
+	if cfg.Store == nil {
+		store, err := OpenStore(ctx, cfg.JS, cfg.Topology)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store = store
+	}
+	setDur(&cfg.Overdue, DefaultOverdue)
+	setDur(&cfg.DueSoon, DefaultDueSoon)
+	setDur(&cfg.Interval, DefaultInterval)
 	setDur(&cfg.Tick, max(cfg.Overdue/10, 10*time.Millisecond))
 	// Yield is not a setting because it guarantees nothing an operator
 	// could tune: what keeps polling from starving mutations is the read
@@ -112,13 +131,13 @@ func New(cfg Config) (*Poller, error) {
 	setDur(&cfg.Yield, cfg.Tick)
 	setDur(&cfg.BudgetHour, time.Hour)
 	if cfg.ReadShare == 0 {
-		cfg.ReadShare = 0.1
+		cfg.ReadShare = DefaultReadShare
 	}
 	if cfg.BudgetPerHour == 0 {
-		cfg.BudgetPerHour = 1000
+		cfg.BudgetPerHour = budget.DefaultPerHour
 	}
 	if cfg.BudgetPerMinute == 0 {
-		cfg.BudgetPerMinute = 100
+		cfg.BudgetPerMinute = budget.DefaultPerMinute
 	}
 	if !(cfg.ReadShare > 0 && cfg.ReadShare <= 1) { // also rejects NaN
 		return nil, fmt.Errorf("poller: ReadShare must be in (0, 1], got %g", cfg.ReadShare)

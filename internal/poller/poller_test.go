@@ -12,9 +12,9 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -50,7 +50,7 @@ func setup(t *testing.T) *bundle {
 
 func (b *bundle) poller(t *testing.T, interval time.Duration) *poller.Poller {
 	t.Helper()
-	p, err := poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top,
+	p, err := poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top,
 		Overdue: interval, DueSoon: interval, Interval: interval, Tick: interval / 20, Now: b.sb.Now})
 	require.NoError(t, err)
 	return p
@@ -167,7 +167,7 @@ func TestCompletionWithinOneIntervalAndRestartIsQuiet(t *testing.T) {
 func TestSmartIntervals(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p, err := poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Overdue: time.Minute, DueSoon: 2 * time.Minute, Interval: 3 * time.Minute})
+	p, err := poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Overdue: time.Minute, DueSoon: 2 * time.Minute, Interval: 3 * time.Minute})
 	require.NoError(t, err)
 	tx := b.seed(t, "standard") // Instruction is due in three days
 	snap := func() *poller.Snapshot {
@@ -186,7 +186,7 @@ func TestSmartIntervals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3*time.Minute, p.Interval(snap(), b.sb.Now()), "the next milestone is 11 days away")
 
-	_, err = poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Overdue: time.Hour, DueSoon: time.Minute})
+	_, err = poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Overdue: time.Hour, DueSoon: time.Minute})
 	require.ErrorContains(t, err, "Overdue ≤ DueSoon ≤ Interval")
 }
 
@@ -195,11 +195,12 @@ func TestFollowerTracksCreatedProperties(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	f := poller.NewFollower(b.js, b.top, b.store, nil)
+	f, err := poller.NewFollower(ctx, poller.FollowerOptions{JS: b.js, Topology: b.top, Store: b.store})
+	require.NoError(t, err)
 	require.NoError(t, f.Start(ctx))
 	defer f.Stop(ctx)
 	tx := b.seed(t, "standard")
-	_, err := events.PublishOutcome(ctx, b.js, b.top, events.Outcome{ID: "property_created:req-1", Kind: events.OutcomePropertyCreated,
+	_, err = events.PublishOutcome(ctx, b.js, b.top, events.Outcome{ID: "property_created:req-1", Kind: events.OutcomePropertyCreated,
 		TransactionID: tx, PropertyID: 42})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {

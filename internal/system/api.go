@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )

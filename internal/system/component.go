@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/config"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // Component is a long-running part of omq: a worker, the advisory mover, the
@@ -45,5 +45,7 @@ type Deps struct {
 type Role struct {
 	Name        string
 	Description string
-	New         func(d *Deps) ([]Component, error)
+	// New builds the role's components from d (d.Config is omq's
+	// settings); ctx bounds what building them opens (buckets, consumers).
+	New func(ctx context.Context, d *Deps) ([]Component, error)
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/openmoove/omq/internal/cli"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/cli"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"

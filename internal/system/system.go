@@ -16,12 +16,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 // Options configure Start.
@@ -79,10 +79,11 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	s.deps = Deps{
 		Config:   cfg,
 		Logger:   log,
-		Topology: streams.Topology{Prefix: cfg.SubjectPrefix, Replicas: cfg.Replicas, DLQMaxBytes: cfg.DLQMaxBytes, Memory: opts.MemoryStreams}.WithDefaults(),
+		Topology: cfg.Topology(),
 		Metrics:  prometheus.NewRegistry(),
 		Mux:      http.NewServeMux(),
 	}
+	s.deps.Topology.Memory = opts.MemoryStreams
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -115,7 +116,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology)
 	s.routes()
 	for _, r := range selected {
-		comps, err := r.New(&s.deps)
+		comps, err := r.New(ctx, &s.deps)
 		if err != nil {
 			return nil, fmt.Errorf("role %s: %w", r.Name, err)
 		}

@@ -16,9 +16,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

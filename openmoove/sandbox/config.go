@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/openmoove/omq/internal/httpserve"
 )
 
 // Defaults of Config.
@@ -95,10 +93,11 @@ type Config struct {
 	Now func() time.Time
 	// Limits bound the listener Start opens — read, write and idle
 	// timeouts, header size, open connections — as on omq's own listener;
-	// zero fields take httpserve's defaults (15s, 30s, 60s, 32 KiB, 512).
+	// zero fields take the defaults of omq's listener (15s, 30s, 60s,
+	// 32 KiB, 512).
 	// A LatencyMS fault past the write timeout ends in a dropped
 	// connection, as behind a real load balancer.
-	Limits httpserve.Limits
+	Limits Limits
 	// Logger receives a debug line per call and warnings for webhook
 	// failures. It never sees an API key. Default: discard.
 	Logger *slog.Logger
@@ -202,4 +201,17 @@ func (c Config) demoPartner() string {
 	}
 	sort.Strings(keys)
 	return c.Keys[keys[0]]
+}
+
+// Limits bound what one client can hold of the sandbox's listener: the
+// limits of omq's own listener, field for field, as a type of this public
+// package so the sandbox can be configured from outside omq. Zero fields
+// take the defaults.
+type Limits struct {
+	ReadHeaderTimeout time.Duration // Default 10s, or ReadTimeout when shorter.
+	ReadTimeout       time.Duration // A whole request, body included. Default 15s.
+	WriteTimeout      time.Duration // End of headers to end of answer. Default 30s.
+	IdleTimeout       time.Duration // A keep-alive connection with no request. Default 60s.
+	MaxHeaderBytes    int           // Default 32 KiB.
+	MaxConns          int           // Open connections; more wait in the accept queue. Default 512.
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -21,7 +20,7 @@ import (
 func TestSandboxClosesIdleAndStalledConnections(t *testing.T) {
 	t.Parallel()
 	const timeout = time.Second
-	b := setup(t, sandbox.Config{Limits: httpserve.Limits{IdleTimeout: timeout, ReadTimeout: timeout}})
+	b := setup(t, sandbox.Config{Limits: sandbox.Limits{IdleTimeout: timeout, ReadTimeout: timeout}})
 	addr := b.sb.Addr()
 
 	idle := dial(t, addr, "GET /api/v1/partners/products/ HTTP/1.1\r\nHost: sandbox\r\nX-API-KEY: "+key+"\r\n\r\n")

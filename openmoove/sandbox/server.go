@@ -90,7 +90,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	srv, err := httpserve.Listen(ctx, httpserve.Options{Addr: s.cfg.Addr, Handler: s.handler, Limits: s.cfg.Limits,
+	srv, err := httpserve.Listen(ctx, httpserve.Options{Addr: s.cfg.Addr, Handler: s.handler, Limits: httpserve.Limits(s.cfg.Limits),
 		BaseContext: s.ctx, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w (is another sandbox running? try --addr 127.0.0.1:0)", s.cfg.Addr, err)

@@ -16,8 +16,8 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 )
 
@@ -30,13 +30,21 @@ const (
 	ModeNotify = "notify"
 )
 
+// Defaults of Config.
+const (
+	// DefaultGrace is Config.Grace's default (and --transaction-grace's).
+	DefaultGrace = 10 * time.Minute
+	// DefaultCacheMaxAge is Config.CacheMaxAge's default.
+	DefaultCacheMaxAge = 30 * time.Minute
+)
+
 // Config configures the handler.
 type Config struct {
 	// API is the OpenMoove client. Required.
 	API *openmoove.Client
 	// JS reaches the MILESTONES bucket and the outcomes stream. Required.
 	JS jetstream.JetStream
-	// Topology names them. Default streams.New("openmoove").
+	// Topology names them. Default streams.New(streams.DefaultPrefix).
 	Topology streams.Topology
 	// Map is the event type → milestone candidates table. Default
 	// events.DefaultMilestones().
@@ -45,10 +53,10 @@ type Config struct {
 	Mode string
 	// Grace is how long after an event's publish a 404 for its transaction
 	// is treated as transient (its creation may still be queued). Default
-	// 10m.
+	// DefaultGrace, 10m.
 	Grace time.Duration
 	// CacheMaxAge bounds how old a cached milestone list may be before it is
-	// read again. Default 30m.
+	// read again. Default DefaultCacheMaxAge, 30m.
 	CacheMaxAge time.Duration
 	// Logger. Default: discard.
 	Logger *slog.Logger
@@ -81,7 +89,7 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 		return nil, errors.New("milestones: Config.API and Config.JS are required")
 	}
 	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New("openmoove")
+		cfg.Topology = streams.New(streams.DefaultPrefix)
 	}
 	if cfg.Map == nil {
 		cfg.Map = events.DefaultMilestones()
@@ -93,10 +101,10 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 		return nil, fmt.Errorf("milestones: mode %q: want %s or %s", cfg.Mode, ModeComplete, ModeNotify)
 	}
 	if cfg.Grace <= 0 {
-		cfg.Grace = 10 * time.Minute
+		cfg.Grace = DefaultGrace
 	}
 	if cfg.CacheMaxAge <= 0 {
-		cfg.CacheMaxAge = 30 * time.Minute
+		cfg.CacheMaxAge = DefaultCacheMaxAge
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = logging.Discard()

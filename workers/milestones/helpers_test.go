@@ -15,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/milestones"
 )
 
@@ -76,8 +76,10 @@ func setup(t testing.TB, o opts) *bundle {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	w, h, err := milestones.New(ctx, milestones.Options{Config: cfg, JS: s.JS, API: api, Topology: top,
-		Metrics: prometheus.NewRegistry()})
+	m, err := events.LoadMilestoneMap(cfg.MilestoneMap)
+	require.NoError(t, err)
+	w, err := milestones.New(ctx, milestones.Options{Worker: cfg.Worker(), JS: s.JS, API: api, Topology: top,
+		Map: m, Mode: cfg.MilestoneMode, Grace: cfg.TransactionGrace, Metrics: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() {
@@ -85,7 +87,7 @@ func setup(t testing.TB, o opts) *bundle {
 		defer cancel()
 		require.NoError(t, w.Stop(c))
 	})
-	return &bundle{js: s.JS, nc: s.Conn, top: top, sb: sb, handler: h}
+	return &bundle{js: s.JS, nc: s.Conn, top: top, sb: sb, handler: w.Handler}
 }
 
 func (b *bundle) property(t testing.TB, saleMethod string) string {

@@ -14,9 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/workers/milestones"
 )
 

@@ -9,51 +9,64 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/config"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 )
 
 // Name is the worker's (and its durable consumer's) name, and the role's.
 const Name = "milestones"
 
-// Options build the milestone worker from omq's settings.
+// Options build the milestone worker. JS and API are required; every other
+// field has the default it names.
 type Options struct {
-	Config   config.Config
+	// Worker holds the worker's numbers (omq passes config.Config.Worker);
+	// New sets its Name, Stream, Subjects, Handler, Probe, Topology, Logger
+	// and Metrics. Default: the workers package defaults.
+	Worker   workers.Config
 	JS       jetstream.JetStream
 	API      *openmoove.Client
-	Topology streams.Topology
-	Logger   *slog.Logger
-	Metrics  prometheus.Registerer
-	// CacheMaxAge overrides the handler's default (30m); tests shorten it.
+	Topology streams.Topology // Default streams.New(streams.DefaultPrefix).
+	// Map is the event type → milestone table. Default
+	// events.DefaultMilestones() (--milestone-map loads another).
+	Map events.MilestoneMap
+	// Mode is ModeComplete (default) or ModeNotify.
+	Mode string
+	// Grace is Config.Grace. Default DefaultGrace.
+	Grace time.Duration
+	// CacheMaxAge is Config.CacheMaxAge. Default DefaultCacheMaxAge; tests
+	// shorten it.
 	CacheMaxAge time.Duration
+	Logger      *slog.Logger          // Default: discard.
+	Metrics     prometheus.Registerer // Default: none.
+}
+
+// Worker is the milestone worker (a system.Component) and the Handler it
+// runs, for tests and benchmarks that call the handler directly.
+type Worker struct {
+	*workers.Worker
+	Handler *Handler
 }
 
 // New returns the milestone worker: a workers.Worker consuming every event
-// subject with a Handler built from the settings (--milestone-map,
-// --milestone-mode, --transaction-grace). It is a system.Component.
-func New(ctx context.Context, o Options) (*workers.Worker, *Handler, error) {
-	m, err := events.LoadMilestoneMap(o.Config.MilestoneMap)
-	if err != nil {
-		return nil, nil, err
-	}
+// subject with a Handler built from o.
+func New(ctx context.Context, o Options) (*Worker, error) {
 	h, err := NewHandler(ctx, Config{
-		API: o.API, JS: o.JS, Topology: o.Topology, Map: m, Mode: o.Config.MilestoneMode,
-		Grace: o.Config.TransactionGrace, CacheMaxAge: o.CacheMaxAge, Logger: o.Logger, Metrics: o.Metrics,
+		API: o.API, JS: o.JS, Topology: o.Topology, Map: o.Map, Mode: o.Mode,
+		Grace: o.Grace, CacheMaxAge: o.CacheMaxAge, Logger: o.Logger, Metrics: o.Metrics,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	wc := workers.ConfigFrom(o.Config)
-	wc.Name, wc.Stream = Name, o.Topology.EventsStream()
-	wc.Subjects = []string{o.Topology.EventSubject(">")}
-	wc.Handler = h.Handle
+	wc := o.Worker
+	wc.Name, wc.Stream = Name, h.cfg.Topology.EventsStream()
+	wc.Subjects = []string{h.cfg.Topology.EventSubject(">")}
+	wc.Topology, wc.Handler = h.cfg.Topology, h.Handle
 	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
 	wc.Logger, wc.Metrics = o.Logger, o.Metrics
 	w, err := workers.New(o.JS, wc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return w, h, nil
+	return &Worker{Worker: w, Handler: h}, nil
 }

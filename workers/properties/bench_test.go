@@ -9,13 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
 
@@ -48,7 +48,7 @@ func drain(b testing.TB, sb *sandbox.Server, n int, limits *budget.Limits) (time
 	require.Empty(b, batch.Flush(ctx).Failures)
 	settings := config.Defaults()
 	settings.AckWait, settings.Concurrency = 10*time.Second, 16
-	w, err := properties.NewWorker(properties.Options{Settings: settings, JS: ns.JS, Topology: top, API: api})
+	w, err := properties.New(ctx, properties.Options{Worker: settings.Worker(), JS: ns.JS, Topology: top, API: api})
 	require.NoError(b, err)
 	start := time.Now()
 	require.NoError(b, w.Start(ctx))

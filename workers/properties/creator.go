@@ -13,13 +13,13 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 )
 
@@ -51,7 +51,7 @@ type Config struct {
 	// Lease is how long a pending entry written by another message is
 	// presumed in progress: a second message with the same request_id waits
 	// (Transient) until then, and after it reconciles. Default 2×AckWait of
-	// the defaults, 60s.
+	// the defaults (2×workers.DefaultAckWait), 60s.
 	Lease time.Duration
 	// ClockSkew widens the window in which reconciliation looks for a
 	// property created by a crashed attempt (created_at ≥ pending.At −
@@ -75,7 +75,7 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.Topology = c.Topology.WithDefaults()
 	if c.Lease == 0 {
-		c.Lease = time.Minute
+		c.Lease = 2 * workers.DefaultAckWait
 	}
 	if c.ClockSkew == 0 {
 		c.ClockSkew = 5 * time.Minute

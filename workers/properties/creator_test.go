@@ -14,13 +14,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/properties"
 )

@@ -11,13 +11,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -51,10 +51,10 @@ func TestKilledAfterTheAPIAnsweredCreatesOnce(t *testing.T) {
 		require.NoError(t, err)
 		js, err := jetstream.New(nc)
 		require.NoError(t, err)
-		w, err := properties.NewWorker(properties.Options{Settings: settings, JS: js, Topology: top, API: api, AfterCreate: afterCreate})
+		w, err := properties.New(ctx, properties.Options{Worker: settings.Worker(), JS: js, Topology: top, API: api, AfterCreate: afterCreate})
 		require.NoError(t, err)
 		require.NoError(t, w.Start(ctx))
-		return w, nc
+		return w.Worker, nc
 	}
 	var died atomic.Bool
 	var nc1 *nats.Conn

@@ -11,10 +11,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // State is where a creation stands in the ledger.

@@ -23,7 +23,7 @@
 // The receiver drops only byte-identical copies within 30 minutes, so the
 // worker places every webhook it acts on in time by its envelope timestamp:
 //
-//   - older than Config.WebhookMaxAge (--webhook-max-age, 30m) at its
+//   - older than Options.MaxAge (--webhook-max-age, 30m) at its
 //     receipt — the stream's publish time, so a backlog held by an outage
 //     is not lost — it is stale ("too_old");
 //   - older than the last webhook applied to the same milestone (key

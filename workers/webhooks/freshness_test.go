@@ -198,7 +198,7 @@ func TestAgeCountsToReceipt(t *testing.T) {
 	ms, err := b.api.Milestones(ctx, tx)
 	require.NoError(t, err)
 	received := time.Now()
-	h, err := webhooks.NewHandler(ctx, webhooks.Options{Config: config.Defaults(), JS: b.js, API: b.api, Topology: b.top,
+	h, err := webhooks.NewHandler(ctx, webhooks.Options{MaxAge: config.Defaults().WebhookMaxAge, JS: b.js, API: b.api, Topology: b.top,
 		Now: func() time.Time { return received.Add(3 * time.Hour) }})
 	require.NoError(t, err)
 	body := milestoneBody(pid, ms[0], true, received.Add(-time.Minute))
@@ -218,7 +218,7 @@ func TestRacingReplicasEndInNewestState(t *testing.T) {
 	require.NoError(t, err)
 	var replicas []*webhooks.Handler
 	for range 2 {
-		h, err := webhooks.NewHandler(ctx, webhooks.Options{Config: config.Defaults(), JS: b.js, API: b.api, Topology: b.top, Now: b.sb.Now})
+		h, err := webhooks.NewHandler(ctx, webhooks.Options{MaxAge: config.Defaults().WebhookMaxAge, JS: b.js, API: b.api, Topology: b.top, Now: b.sb.Now})
 		require.NoError(t, err)
 		replicas = append(replicas, h)
 	}
@@ -270,7 +270,7 @@ func (b *bundle) prime(t *testing.T) (string, int64) {
 	require.NoError(t, err)
 	_, err = kv.Put(ctx, tx, entry)
 	require.NoError(t, err)
-	p, err := poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	p, err := poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
 	require.NoError(t, err)
 	tr, err := b.store.Get(ctx, tx)
 	require.NoError(t, err)

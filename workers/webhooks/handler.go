@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
@@ -36,16 +35,36 @@ const (
 	EventMilestonePrefix = "property.milestone."
 )
 
-// Options build the webhook worker.
+// DefaultMaxAge is Options.MaxAge's default (and --webhook-max-age's):
+// OpenMoove retries for about 20 minutes, and the 10 more cover its
+// queueing and clock skew; it also matches the WEBHOOKS stream's 30-minute
+// duplicate window.
+const DefaultMaxAge = 30 * time.Minute
+
+// Options build the webhook worker. JS and API are required; every other
+// field has the default it names.
 type Options struct {
-	Config   config.Config
+	// Worker holds the worker's numbers (omq passes config.Config.Worker);
+	// New sets its Name, Stream, Handler, Probe, Topology, Logger and
+	// Metrics. Default: the workers package defaults.
+	Worker   workers.Config
 	JS       jetstream.JetStream
 	API      *openmoove.Client
-	Topology streams.Topology
-	Logger   *slog.Logger
-	Metrics  prometheus.Registerer
+	Topology streams.Topology // Default streams.New(streams.DefaultPrefix).
+	// MaxAge is the oldest a webhook may be, from its timestamp to its
+	// receipt, and still change state. Default DefaultMaxAge.
+	MaxAge  time.Duration
+	Logger  *slog.Logger          // Default: discard.
+	Metrics prometheus.Registerer // Default: none.
 	// Now is the clock of the outcomes. Default time.Now.
 	Now func() time.Time
+}
+
+// Worker is the webhook worker (a system.Component) and the Handler it
+// runs.
+type Worker struct {
+	*workers.Worker
+	Handler *Handler
 }
 
 // maxLoggedUnknown caps the unknown event names logged (and remembered):
@@ -65,22 +84,23 @@ type Handler struct {
 	stale    *prometheus.CounterVec
 }
 
-// New returns the webhook worker (a system.Component) and its handler.
-func New(ctx context.Context, o Options) (*workers.Worker, *Handler, error) {
+// New returns the webhook worker: a workers.Worker on the WEBHOOKS stream
+// with a Handler built from o.
+func New(ctx context.Context, o Options) (*Worker, error) {
 	h, err := NewHandler(ctx, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	wc := workers.ConfigFrom(o.Config)
+	wc := o.Worker
 	wc.Name, wc.Stream = Name, h.o.Topology.WebhooksStream()
-	wc.Handler = h.Handle
+	wc.Topology, wc.Handler = h.o.Topology, h.Handle
 	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
 	wc.Logger, wc.Metrics = o.Logger, o.Metrics
 	w, err := workers.New(o.JS, wc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return w, h, nil
+	return &Worker{Worker: w, Handler: h}, nil
 }
 
 // NewHandler opens the TRACKING and MILESTONES buckets.
@@ -89,7 +109,7 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 		return nil, errors.New("webhooks: Options.JS and API are required")
 	}
 	if o.Topology.Prefix == "" {
-		o.Topology = streams.New("openmoove")
+		o.Topology = streams.New(streams.DefaultPrefix)
 	}
 	if o.Logger == nil {
 		o.Logger = logging.Discard()
@@ -97,8 +117,8 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Config.WebhookMaxAge <= 0 {
-		o.Config.WebhookMaxAge = config.Defaults().WebhookMaxAge
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
 	}
 	store, err := poller.OpenStore(ctx, o.JS, o.Topology)
 	if err != nil {
@@ -210,8 +230,8 @@ func (h *Handler) fresh(ctx context.Context, m *workers.Message, env envelope, a
 	if err != nil {
 		return "", err
 	}
-	if age := received.Sub(at); age > h.o.Config.WebhookMaxAge {
-		return h.skip(env, StaleTooOld, at, "age", age.Round(time.Second), "max_age", h.o.Config.WebhookMaxAge), nil
+	if age := received.Sub(at); age > h.o.MaxAge {
+		return h.skip(env, StaleTooOld, at, "age", age.Round(time.Second), "max_age", h.o.MaxAge), nil
 	}
 	return apply(ctx, env, at)
 }

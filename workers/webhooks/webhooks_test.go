@@ -93,7 +93,7 @@ func setup(t *testing.T) *bundle {
 	cfg.AckWait, cfg.RetryMin, cfg.RetryMax = 3*time.Second, 20*time.Millisecond, 100*time.Millisecond
 	cfg.InProcessRetries, cfg.InProcessRetryWindow = 0, 50*time.Millisecond
 	reg := prometheus.NewRegistry()
-	w, _, err := webhooks.New(ctx, webhooks.Options{Config: cfg, JS: s.JS, API: api, Topology: top, Logger: log,
+	w, err := webhooks.New(ctx, webhooks.Options{Worker: cfg.Worker(), MaxAge: cfg.WebhookMaxAge, JS: s.JS, API: api, Topology: top, Logger: log,
 		Metrics: reg, Now: sb.Now})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
@@ -155,7 +155,7 @@ func TestCreatedThenMilestoneCompleted(t *testing.T) {
 		return err == nil && tr.TransactionID == tx && tr.Source == poller.SourceWebhook
 	}, 5*time.Second, 5*time.Millisecond, "tracked from property.created")
 
-	p, err := poller.New(poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	p, err := poller.New(context.Background(), poller.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
 	require.NoError(t, err)
 	_, err = p.PollDue(ctx) // the baseline
 	require.NoError(t, err)

@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/openmoove/omq/internal/assign"
+	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/streams"
 )
 
