@@ -15,7 +15,7 @@
 //	cfg.Handler = func(ctx context.Context, m *workers.Message) error { … }
 //	cfg.Probe = func(ctx context.Context) error { _, err := d.API.ListProducts(ctx); return err }
 //	cfg.Logger, cfg.Metrics = d.Logger, d.Metrics
-//	w, err := workers.New(d.JS, cfg) // a system.Component
+//	w, err := workers.New(d.JS, cfg) // a workers.Component
 //
 // The handler gets a context that ends before AckWait does; calls that may
 // outlive it call Message.InProgress to keep the message. A handler returns
