@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // Alert kinds, published to <prefix>.outcomes.<kind>.
@@ -47,14 +47,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Monitor publishes the portfolio's alerts on a schedule. It implements
-// system.Component.
+// Monitor publishes the portfolio's alerts on a schedule. It is a
+// workers.Component.
 type Monitor struct {
 	cfg    Config
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
-	once   sync.Once
+	once   lifecycle.Once
 }
 
 // New checks cfg and returns a Monitor.
@@ -110,19 +110,17 @@ func (m *Monitor) Start(context.Context) error {
 	return nil
 }
 
-// Stop ends the schedule.
+// Stop ends the schedule and waits, within ctx, for a check in progress;
+// alerts it had not published come with the next check. A second call
+// returns the first call's result.
 func (m *Monitor) Stop(ctx context.Context) error {
-	m.once.Do(func() {
+	return m.once.Do(func() error {
 		if m.cancel == nil {
-			return
+			return nil
 		}
 		m.cancel()
-		select {
-		case <-m.done:
-		case <-ctx.Done():
-		}
+		return lifecycle.Wait(ctx, m.done, "monitor", func() string { return "a portfolio check still running" })
 	})
-	return nil
 }
 
 // Check analyses the portfolio once and publishes the alerts due; it

@@ -13,9 +13,10 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/streams"
 )
 
 // Config configures a Poller.
@@ -69,7 +70,7 @@ type Config struct {
 }
 
 // Poller polls tracked properties at smart intervals and publishes what
-// changed. It implements system.Component.
+// changed. It is a workers.Component.
 type Poller struct {
 	cfg      Config
 	log      *slog.Logger
@@ -78,7 +79,7 @@ type Poller struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	once   sync.Once
+	once   lifecycle.Once
 
 	share shareCount
 }
@@ -167,23 +168,22 @@ func (p *Poller) Start(context.Context) error {
 }
 
 // Stop ends polling; a poll in flight is abandoned (its snapshot is not
-// written, so the next poll announces its changes).
+// written, so the next poll announces its changes). If the poll has not
+// returned when ctx ends, Stop says so; the metrics are unregistered
+// either way, and a second call returns the first call's result.
 func (p *Poller) Stop(ctx context.Context) error {
-	p.once.Do(func() {
+	return p.once.Do(func() error {
 		if p.cancel == nil {
-			return
+			return nil
 		}
 		p.cancel()
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-		}
+		err := lifecycle.Wait(ctx, p.done, "poller", func() string { return "a poll still running" })
 		if m := p.cfg.Metrics; m != nil {
 			m.Unregister(p.polls)
 			m.Unregister(p.outcomes)
 		}
+		return err
 	})
-	return nil
 }
 
 func (p *Poller) loop(ctx context.Context) {
