@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/publisher"
 )
 
@@ -53,7 +53,7 @@ again never creates a second property.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		var c events.CreateProperty
 		for name, v := range values {

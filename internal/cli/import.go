@@ -12,8 +12,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/assign"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -59,7 +59,7 @@ could not be queued.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
 		if err != nil {

@@ -10,10 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/assign"
-	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -43,7 +43,7 @@ invalid (never queued). A summary line ends the report.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
 		if err != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/system"
 )
@@ -44,7 +44,7 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		}
 		log, err := logging.New(e.Stderr, cfg.LogLevel, cfg.LogFormat)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		ctx, cancel := context.WithCancel(cmd.Context())
 		defer cancel()
