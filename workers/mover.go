@@ -99,9 +99,7 @@ type Mover struct {
 	moved    prometheus.Counter
 	fill     []prometheus.Collector
 
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopOnce lifecycle.Once
+	run lifecycle.Loop
 }
 
 // NewMover returns a Mover; Start creates its consumer.
@@ -149,11 +147,12 @@ func (m *Mover) Start(ctx context.Context) error {
 	if err := m.register(); err != nil {
 		return err
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	m.wg.Add(2)
-	go m.loop(loopCtx)
-	go m.watchFill(loopCtx)
+	m.run.Go(func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { m.loop(ctx) })
+		wg.Go(func() { m.watchFill(ctx) })
+		wg.Wait()
+	})
 	return nil
 }
 
@@ -161,16 +160,8 @@ func (m *Mover) Start(ctx context.Context) error {
 // advisory left unacked is delivered again. Its metrics are unregistered
 // even when ctx ends first. A second call returns the first call's result.
 func (m *Mover) Stop(ctx context.Context) error {
-	return m.stopOnce.Do(func() error {
-		if m.cancel == nil {
-			return nil
-		}
-		m.cancel()
-		err := lifecycle.Wait(ctx, lifecycle.Done(&m.wg), "workers: "+MoverName,
-			func() string { return "an advisory move or DLQ check still running" })
-		m.unregister()
-		return err
-	})
+	return m.run.Stop(ctx, "workers: "+MoverName,
+		func() string { return "an advisory move or DLQ check still running" }, m.unregister)
 }
 
 func (m *Mover) unregister() {
@@ -184,7 +175,6 @@ func (m *Mover) unregister() {
 }
 
 func (m *Mover) loop(ctx context.Context) {
-	defer m.wg.Done()
 	for ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		batch, err := m.cons.Fetch(16, jetstream.FetchContext(fctx))
@@ -278,7 +268,6 @@ func (m *Mover) retry(msg jetstream.Msg, log *slog.Logger, err error) {
 
 // watchFill warns, at every check, while the DLQ is fuller than WarnAt.
 func (m *Mover) watchFill(ctx context.Context) {
-	defer m.wg.Done()
 	t := time.NewTicker(m.cfg.CheckEvery)
 	defer t.Stop()
 	for {

@@ -45,6 +45,43 @@ func Wait(ctx context.Context, done <-chan struct{}, who string, still func() st
 	}
 }
 
+// Loop is the goroutine a component owns between Start and Stop. The zero
+// value is ready; Go starts it once.
+type Loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   Once
+}
+
+// Go runs run in a goroutine whose context Stop cancels; ctx bounds
+// nothing after Start returns, so it is not run's parent.
+func (l *Loop) Go(run func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel, l.done = cancel, make(chan struct{})
+	go func() {
+		defer close(l.done)
+		run(ctx)
+	}()
+}
+
+// Stop is a component's Stop for a Loop: once, it cancels run's context,
+// waits for run to return until ctx ends (Wait names who and still on
+// timeout), then runs cleanup whatever Wait returned. Before Go it does
+// nothing and returns nil.
+func (l *Loop) Stop(ctx context.Context, who string, still func() string, cleanup func()) error {
+	return l.once.Do(func() error {
+		if l.cancel == nil {
+			return nil
+		}
+		l.cancel()
+		err := Wait(ctx, l.done, who, still)
+		if cleanup != nil {
+			cleanup()
+		}
+		return err
+	})
+}
+
 // Done returns a channel closed once every goroutine wg counts has returned.
 func Done(wg *sync.WaitGroup) <-chan struct{} {
 	done := make(chan struct{})

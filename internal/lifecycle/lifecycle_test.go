@@ -69,3 +69,30 @@ func TestDoneClosesWhenTheGroupIsDone(t *testing.T) {
 	close(release)
 	<-done
 }
+
+// A loop that ignores its context: Stop returns at its deadline, still
+// runs the cleanup, and returns the same error again.
+func TestLoopStopCleansUpOnTimeoutAndRepeats(t *testing.T) {
+	t.Parallel()
+	var l Loop
+	release := make(chan struct{})
+	defer close(release)
+	l.Go(func(context.Context) { <-release })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	cleaned := 0
+	err := l.Stop(ctx, "poller", func() string { return "a poll still running" }, func() { cleaned++ })
+	require.EqualError(t, err, "poller: a poll still running: context deadline exceeded")
+	require.Equal(t, 1, cleaned)
+	require.Equal(t, err, l.Stop(context.Background(), "poller", nil, func() { cleaned++ }))
+	require.Equal(t, 1, cleaned, "cleanup runs once")
+}
+
+func TestLoopStopEndsTheLoop(t *testing.T) {
+	t.Parallel()
+	var l Loop
+	require.NoError(t, l.Stop(t.Context(), "never started", nil, nil))
+	var m Loop
+	m.Go(func(ctx context.Context) { <-ctx.Done() })
+	require.NoError(t, m.Stop(t.Context(), "monitor", nil, nil))
+}

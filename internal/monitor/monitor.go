@@ -50,11 +50,9 @@ type Config struct {
 // Monitor publishes the portfolio's alerts on a schedule. It is a
 // workers.Component.
 type Monitor struct {
-	cfg    Config
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   lifecycle.Once
+	cfg  Config
+	log  *slog.Logger
+	loop lifecycle.Loop
 }
 
 // New checks cfg and returns a Monitor.
@@ -88,39 +86,32 @@ func (m *Monitor) Name() string { return "monitor" }
 
 // Start checks at once, then every Config.Every, in a goroutine Stop ends.
 func (m *Monitor) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel, m.done = cancel, make(chan struct{})
-	go func() {
-		defer close(m.done)
-		t := time.NewTimer(0)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n, err := m.Check(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("portfolio check incomplete", "alerts", n, logging.KeyError, err)
-			}
-			t.Reset(m.cfg.Every)
-		}
-	}()
+	m.loop.Go(m.schedule)
 	m.log.Info("monitor started", "every", m.cfg.Every, "at_risk_within", m.cfg.AtRiskWithin, "invitation_days", m.cfg.InvitationDays)
 	return nil
+}
+
+func (m *Monitor) schedule(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := m.Check(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("portfolio check incomplete", "alerts", n, logging.KeyError, err)
+		}
+		t.Reset(m.cfg.Every)
+	}
 }
 
 // Stop ends the schedule and waits, within ctx, for a check in progress;
 // alerts it had not published come with the next check. A second call
 // returns the first call's result.
 func (m *Monitor) Stop(ctx context.Context) error {
-	return m.once.Do(func() error {
-		if m.cancel == nil {
-			return nil
-		}
-		m.cancel()
-		return lifecycle.Wait(ctx, m.done, "monitor", func() string { return "a portfolio check still running" })
-	})
+	return m.loop.Stop(ctx, "monitor", func() string { return "a portfolio check still running" }, nil)
 }
 
 // Check analyses the portfolio once and publishes the alerts due; it

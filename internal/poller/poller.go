@@ -77,9 +77,7 @@ type Poller struct {
 	polls    *prometheus.CounterVec
 	outcomes *prometheus.CounterVec
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   lifecycle.Once
+	run lifecycle.Loop
 
 	share shareCount
 }
@@ -160,9 +158,7 @@ func (p *Poller) Start(context.Context) error {
 			return fmt.Errorf("poller metrics: %w", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go p.loop(ctx)
+	p.run.Go(p.loop)
 	p.log.Info("poller started", "overdue", p.cfg.Overdue, "due_soon", p.cfg.DueSoon, "interval", p.cfg.Interval)
 	return nil
 }
@@ -172,22 +168,15 @@ func (p *Poller) Start(context.Context) error {
 // returned when ctx ends, Stop says so; the metrics are unregistered
 // either way, and a second call returns the first call's result.
 func (p *Poller) Stop(ctx context.Context) error {
-	return p.once.Do(func() error {
-		if p.cancel == nil {
-			return nil
-		}
-		p.cancel()
-		err := lifecycle.Wait(ctx, p.done, "poller", func() string { return "a poll still running" })
+	return p.run.Stop(ctx, "poller", func() string { return "a poll still running" }, func() {
 		if m := p.cfg.Metrics; m != nil {
 			m.Unregister(p.polls)
 			m.Unregister(p.outcomes)
 		}
-		return err
 	})
 }
 
 func (p *Poller) loop(ctx context.Context) {
-	defer close(p.done)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
