@@ -1,14 +1,18 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/internal/httpserve"
 )
 
 // Config is every setting of omq. The zero value is not usable; call
@@ -54,6 +58,18 @@ type Config struct {
 	// ingest, webhooks, console). "off" disables it. Default
 	// "127.0.0.1:8080".
 	HTTP string
+	// HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout and HTTPMaxConns
+	// are the limits of the HTTP listener (httpserve.Limits); defaults 15s,
+	// 30s, 60s and 512, whose reasons httpserve gives.
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+	HTTPMaxConns     int
+	// HTTPTLSCert and HTTPTLSKey, both set, make the HTTP listener serve
+	// HTTPS only (webhooks need HTTPS when no proxy is in front). Files of
+	// PEM; both or neither.
+	HTTPTLSCert string
+	HTTPTLSKey  string
 
 	// OpenMooveURL is the Partner API base URL, for example
 	// https://api.openmoove.com/api/v1/partners/. Empty (the default) starts
@@ -85,6 +101,10 @@ type Config struct {
 	// WebhookSecrets verify X-OpenMoove-Signature; several allow rotation.
 	// Empty disables the webhook receiver. Secret.
 	WebhookSecrets []string
+	// WebhookMaxBytes caps a webhook body: OpenMoove's are a few KB, and
+	// the body is read before its signature can be checked, so a stranger
+	// can make omq hold this much per connection. Default 64 KiB.
+	WebhookMaxBytes int
 	// WebhookMaxAge is the oldest a webhook may be, from its timestamp to
 	// when omq received it, and still change state. Default 30m: OpenMoove
 	// retries for about 20 minutes, and the 10 more cover its queueing and
@@ -195,7 +215,12 @@ func (c *Config) WithDefaults() *Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	setDefaultDur(&c.HTTPReadTimeout, httpserve.DefaultReadTimeout)
+	setDefaultDur(&c.HTTPWriteTimeout, httpserve.DefaultWriteTimeout)
+	setDefaultDur(&c.HTTPIdleTimeout, httpserve.DefaultIdleTimeout)
+	setDefaultInt(&c.HTTPMaxConns, httpserve.DefaultMaxConns)
 	setDefaultInt(&c.IngestMaxBytes, 1<<20)
+	setDefaultInt(&c.WebhookMaxBytes, 64<<10)
 	setDefaultInt(&c.IngestMaxItems, 1000)
 	setDefaultDur(&c.WebhookMaxAge, 30*time.Minute)
 	setDefaultInt(&c.Concurrency, 8)
@@ -281,7 +306,13 @@ func (c *Config) Validate() error {
 		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },
 		func() error { return nonNegative("shutdown-timeout", c.ShutdownTimeout) },
 		func() error { return c.natsTLS() },
+		func() error { return durationRange("http-read-timeout", c.HTTPReadTimeout, time.Second, time.Hour) },
+		func() error { return c.httpWriteTimeout() },
+		func() error { return durationRange("http-idle-timeout", c.HTTPIdleTimeout, time.Second, time.Hour) },
+		func() error { return intRange("http-max-conns", c.HTTPMaxConns, 1, 100_000) },
+		func() error { return c.httpTLS() },
 		func() error { return intRange("ingest-max-bytes", c.IngestMaxBytes, 1024, 64<<20) },
+		func() error { return intRange("webhook-max-bytes", c.WebhookMaxBytes, 1024, 16<<20) },
 		func() error { return intRange("ingest-max-items", c.IngestMaxItems, 1, 10_000) }, // ingest.MaxMaxItems
 		func() error { return c.webhookMaxAge() },
 		func() error { return intRange("concurrency", c.Concurrency, 1, 1024) },
@@ -382,6 +413,43 @@ func loopback(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+func (c *Config) httpWriteTimeout() error {
+	if c.HTTPWriteTimeout < c.HTTPReadTimeout || c.HTTPWriteTimeout > time.Hour {
+		// Go's write deadline starts when the headers are read, so it must
+		// also cover reading the body.
+		return &FieldError{Flag: "http-write-timeout", Value: c.HTTPWriteTimeout.String(),
+			Accept: "a duration from --http-read-timeout (" + c.HTTPReadTimeout.String() + ") to 1h; raise it or lower --http-read-timeout"}
+	}
+	return nil
+}
+
+// httpTLS checks that the certificate and key are both set or both empty,
+// readable, and a pair, so omq run fails at start and names the flag.
+func (c *Config) httpTLS() error {
+	if c.HTTPTLSCert == "" && c.HTTPTLSKey == "" {
+		return nil
+	}
+	if c.HTTPTLSCert == "" || c.HTTPTLSKey == "" {
+		flag, v := "http-tls-cert", c.HTTPTLSCert
+		if c.HTTPTLSCert == "" {
+			flag, v = "http-tls-key", c.HTTPTLSKey
+		}
+		return &FieldError{Flag: flag, Value: v, Accept: "--http-tls-cert and --http-tls-key together, or neither for plain HTTP"}
+	}
+	cert, err := os.ReadFile(c.HTTPTLSCert)
+	if err != nil {
+		return &FieldError{Flag: "http-tls-cert", Value: c.HTTPTLSCert, Accept: fmt.Sprintf("a readable PEM certificate file (%v)", unwrapPathErr(err))}
+	}
+	key, err := os.ReadFile(c.HTTPTLSKey)
+	if err != nil {
+		return &FieldError{Flag: "http-tls-key", Value: c.HTTPTLSKey, Accept: fmt.Sprintf("a readable PEM private key file (%v)", unwrapPathErr(err))}
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		return &FieldError{Flag: "http-tls-cert", Value: c.HTTPTLSCert, Accept: fmt.Sprintf("a PEM certificate whose private key is --http-tls-key %s (%v)", c.HTTPTLSKey, err)}
+	}
+	return nil
+}
+
 func (c *Config) natsTLS() error {
 	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
 		return &FieldError{Flag: "nats-tls-cert", Value: c.NATSTLSCert, Accept: "a client certificate and --nats-tls-key together, or neither"}
@@ -472,6 +540,13 @@ func atLeast(flag string, d time.Duration, other string, min time.Duration) erro
 func shorterThan(flag string, d time.Duration, other string, limit time.Duration) error {
 	if d <= 0 || d >= limit {
 		return &FieldError{Flag: flag, Value: d.String(), Accept: "a positive duration shorter than " + other + " (" + limit.String() + ")"}
+	}
+	return nil
+}
+
+func durationRange(flag string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return &FieldError{Flag: flag, Value: d.String(), Accept: "a duration from " + lo.String() + " to " + hi.String() + ", such as 15s"}
 	}
 	return nil
 }

@@ -62,11 +62,16 @@ func (s *System) Sandbox() *sandbox.Server {
 // mode exercises the whole webhook path: a milestone completed through the
 // sandbox's admin API comes back as a verified webhook in OPENMOOVE_WEBHOOKS.
 // A tweak that sets WebhookURL itself wins.
+//
+// Over HTTPS the sandbox would have to trust omq's certificate for
+// 127.0.0.1, which a real certificate does not name; so with --http-tls-cert
+// the sandbox sends no webhooks unless the tweak says where.
 func (s *System) webhookSandbox(tweak func(*sandbox.Config)) func(*sandbox.Config) {
 	secrets := s.deps.Config.WebhookSecrets
 	addr := s.HTTPAddr()
+	plain := s.HTTPScheme() == "http"
 	return func(c *sandbox.Config) {
-		if len(secrets) > 0 && secrets[0] != "" && addr != "" {
+		if len(secrets) > 0 && secrets[0] != "" && addr != "" && plain {
 			host, port, err := net.SplitHostPort(addr)
 			if err == nil {
 				if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/broker"
+	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -53,8 +53,7 @@ type System struct {
 	// "" when the operator gave credentials or NATS is external.
 	credsFile string
 	api       *apiHandle
-	httpSrv   *http.Server
-	httpLn    net.Listener
+	httpSrv   *httpserve.Server
 	comps     []Component
 	ready     atomic.Bool
 	stopOnce  sync.Once
@@ -109,7 +108,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
 	// Listen before the sandbox starts: it sends its webhooks to this address.
-	if err := s.listenHTTP(); err != nil {
+	if err := s.listenHTTP(ctx); err != nil {
 		return nil, err
 	}
 	if s.api, err = startAPI(ctx, &s.deps, s.webhookSandbox(opts.Sandbox)); err != nil {
@@ -206,35 +205,57 @@ func (s *System) embeddedCredentials() (broker.Credentials, error) {
 	return c, nil
 }
 
-func (s *System) listenHTTP() error {
-	addr := s.deps.Config.HTTP
-	if strings.EqualFold(addr, "off") {
+func (s *System) listenHTTP(ctx context.Context) error {
+	cfg := s.deps.Config
+	if strings.EqualFold(cfg.HTTP, "off") {
 		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("HTTP listener on %s: %w; set --http to a free address or off", addr, err)
+	opts := httpserve.Options{Addr: cfg.HTTP, Handler: s.deps.Mux, Limits: HTTPLimits(cfg),
+		Logger: s.log.With(logging.KeyComponent, "http")}
+	if cfg.HTTPTLSCert != "" {
+		tc, err := httpserve.LoadTLS(cfg.HTTPTLSCert, cfg.HTTPTLSKey)
+		if err != nil {
+			return fmt.Errorf("%w; check --http-tls-cert and --http-tls-key", err)
+		}
+		opts.TLS = tc
 	}
-	s.httpLn = ln
-	s.httpSrv = &http.Server{Handler: s.deps.Mux, ReadHeaderTimeout: 10 * time.Second}
+	srv, err := httpserve.Listen(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("HTTP listener on %s: %w; set --http to a free address or off", cfg.HTTP, err)
+	}
+	s.httpSrv = srv
 	return nil
+}
+
+// HTTPLimits are the limits of the HTTP listener as the settings give them.
+func HTTPLimits(c config.Config) httpserve.Limits {
+	return httpserve.Limits{ReadTimeout: c.HTTPReadTimeout, WriteTimeout: c.HTTPWriteTimeout,
+		IdleTimeout: c.HTTPIdleTimeout, MaxConns: c.HTTPMaxConns}.WithDefaults()
 }
 
 func (s *System) serveHTTP() {
 	if s.httpSrv == nil {
 		return
 	}
-	if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := s.httpSrv.Serve(); err != nil {
 		s.log.Error("HTTP listener stopped", logging.KeyError, err)
 	}
 }
 
 // HTTPAddr is the address the HTTP listener is bound to, or "" when off.
 func (s *System) HTTPAddr() string {
-	if s.httpLn == nil {
+	if s.httpSrv == nil {
 		return ""
 	}
-	return s.httpLn.Addr().String()
+	return s.httpSrv.Addr()
+}
+
+// HTTPScheme is "https" when --http-tls-cert is set, else "http".
+func (s *System) HTTPScheme() string {
+	if s.httpSrv != nil && s.httpSrv.TLS() {
+		return "https"
+	}
+	return "http"
 }
 
 // NATSURL is the URL other processes use to reach omq's NATS: the embedded
@@ -293,13 +314,8 @@ func (s *System) stop(ctx context.Context) error {
 		}
 	}
 	if s.httpSrv != nil {
-		err := s.httpSrv.Shutdown(ctx)
-		// Shutdown closes only listeners Serve took over; a start that failed
-		// before serving must still free its port.
-		if cerr := s.httpLn.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-			err = errors.Join(err, cerr)
-		}
-		step("http", err)
+		// Shutdown also frees the port of a start that failed before serving.
+		step("http", s.httpSrv.Shutdown(ctx))
 	}
 	var roleErrs []error
 	for i := len(s.comps) - 1; i >= 0; i-- {

@@ -1,11 +1,11 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,13 +21,26 @@ import (
 // Path is where the receiver listens.
 const Path = "/webhooks/openmoove"
 
+// DefaultMaxBytes is Options.MaxBytes when unset: OpenMoove's bodies are a
+// few KB.
+const DefaultMaxBytes = 64 << 10
+
 // Options configure the receiver.
 type Options struct {
 	// Secrets verify the signature; any one matching accepts the webhook
 	// (rotation). Empty disables the receiver: Register adds no route.
 	Secrets []string
-	// MaxBytes caps a body; larger ones get 413. Default 1 MiB.
+	// MaxBytes caps a body; a larger one gets 413, before any of it is
+	// read when its Content-Length says so. The body must be held before
+	// its signature can be checked, so this is what a stranger can make omq
+	// hold per connection. Default 64 KiB (--webhook-max-bytes);
+	// OpenMoove's bodies are a few KB.
 	MaxBytes int64
+	// WarnEvery spaces the WARN lines of requests refused before they are
+	// authenticated (bad signature, too large, unreadable): at most one
+	// line per WarnEvery, which counts those not logged since the last.
+	// The metric still counts each. Default 10s.
+	WarnEvery time.Duration
 	// PublishTimeout bounds waiting for JetStream's ack. Default 5s.
 	PublishTimeout time.Duration
 	// JS publishes verified webhooks. Required with Secrets.
@@ -47,6 +60,7 @@ type Receiver struct {
 	secrets  [][]byte
 	log      *slog.Logger
 	requests *prometheus.CounterVec
+	refusals *throttle
 }
 
 // Register adds the receiver to mux. With no secret it adds nothing, logs at
@@ -70,7 +84,10 @@ func Register(mux *http.ServeMux, opts Options) (*Receiver, error) {
 		return nil, errors.New("webhook: Options.JS is required")
 	}
 	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = 1 << 20
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.WarnEvery <= 0 {
+		opts.WarnEvery = 10 * time.Second
 	}
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
@@ -78,7 +95,7 @@ func Register(mux *http.ServeMux, opts Options) (*Receiver, error) {
 	if opts.Topology.Prefix == "" {
 		opts.Topology = streams.New("openmoove")
 	}
-	r := &Receiver{opts: opts, secrets: secrets, log: log}
+	r := &Receiver{opts: opts, secrets: secrets, log: log, refusals: &throttle{every: opts.WarnEvery}}
 	r.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "omq_webhook_requests_total", Help: "OpenMoove webhook requests by status code and reason.",
 	}, []string{"code", "reason"})
@@ -99,18 +116,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opts.MaxBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			r.log.Warn("webhook refused: body too large", "remote", req.RemoteAddr, "max_bytes", r.opts.MaxBytes)
-			return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", r.opts.MaxBytes)), "too_large"
-		}
-		return reply(w, http.StatusBadRequest, "cannot read body"), "unreadable"
+	body, code, reason := r.readBody(w, req)
+	if code != 0 {
+		return code, reason
 	}
 	if err := Verify(r.secrets, body, req.Header.Get(SignatureHeader)); err != nil {
 		reason := map[error]string{ErrMissingSignature: "missing", ErrMalformedSignature: "malformed", ErrWrongSignature: "wrong"}[err]
-		r.log.Warn("webhook refused: bad signature", "reason", reason, "remote", req.RemoteAddr, "bytes", len(body))
+		r.refused(req, "webhook refused: bad signature", "reason", reason, "bytes", len(body))
 		return reply(w, http.StatusUnauthorized, "invalid signature"), "signature_" + reason
 	}
 	event, err := eventOf(body)
@@ -132,6 +144,46 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, string)
 		return reply(w, http.StatusOK, "duplicate"), "duplicate"
 	}
 	return reply(w, http.StatusOK, "stored"), "stored"
+}
+
+// readBody reads at most MaxBytes of the body; a non-zero code is the
+// answer already sent instead. A declared length over the cap is refused
+// before a byte of the body is read, and the connection is closed rather
+// than drained.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int, string) {
+	if req.ContentLength > r.opts.MaxBytes {
+		return nil, r.tooLarge(w, req, req.ContentLength), "too_large"
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(req.ContentLength, 512), r.opts.MaxBytes)))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, req.Body, r.opts.MaxBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, r.tooLarge(w, req, -1), "too_large"
+		}
+		// A stalled body ends here at --http-read-timeout.
+		r.refused(req, "webhook refused: body unreadable", logging.KeyError, err)
+		w.Header().Set("Connection", "close")
+		return nil, reply(w, http.StatusBadRequest, "cannot read body"), "unreadable"
+	}
+	return buf.Bytes(), 0, ""
+}
+
+func (r *Receiver) tooLarge(w http.ResponseWriter, req *http.Request, declared int64) int {
+	r.refused(req, "webhook refused: body too large", "max_bytes", r.opts.MaxBytes, "content_length", declared)
+	w.Header().Set("Connection", "close")
+	return reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", r.opts.MaxBytes))
+}
+
+// refused logs a refusal of an unauthenticated request, at most once per
+// WarnEvery: anyone can send them, and one line each would let a stranger
+// flood the logs.
+func (r *Receiver) refused(req *http.Request, msg string, args ...any) {
+	ok, suppressed := r.refusals.allow(time.Now())
+	if !ok {
+		return
+	}
+	r.log.Warn(msg, append(args, "remote", req.RemoteAddr, "suppressed", suppressed)...)
 }
 
 // eventOf reads the event name, which becomes the subject's tail: dotted

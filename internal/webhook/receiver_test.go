@@ -56,6 +56,13 @@ func (s *syncBuffer) String() string {
 
 func setup(t *testing.T, maxBytes int64) *bundle {
 	t.Helper()
+	return setupWith(t, webhook.Options{MaxBytes: maxBytes})
+}
+
+// setupWith serves a receiver with opts, its secrets, NATS and logger
+// filled in.
+func setupWith(t *testing.T, opts webhook.Options) *bundle {
+	t.Helper()
 	s := natstest.Start(t)
 	top := streams.New("openmoove")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -64,8 +71,9 @@ func setup(t *testing.T, maxBytes int64) *bundle {
 	require.NoError(t, err)
 	logs := &syncBuffer{}
 	mux := http.NewServeMux()
-	r, err := webhook.Register(mux, webhook.Options{Secrets: []string{newSecret, oldSecret}, MaxBytes: maxBytes,
-		JS: s.JS, Topology: top, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	opts.Secrets, opts.JS, opts.Topology = []string{newSecret, oldSecret}, s.JS, top
+	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := webhook.Register(mux, opts)
 	require.NoError(t, err)
 	require.NotNil(t, r)
 	srv := httptest.NewServer(mux)
@@ -102,7 +110,8 @@ func milestoneBody(id int) []byte {
 
 func TestSignatures(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 0)
+	// Every refusal logged, to see each reason named.
+	b := setupWith(t, webhook.Options{WarnEvery: time.Nanosecond})
 	body := milestoneBody(1)
 	tampered := bytes.Replace(body, []byte("456"), []byte("457"), 1)
 	tests := []struct {

@@ -19,7 +19,7 @@ import (
 // to start; without --webhook-secret it logs that webhooks are off and
 // returns nil, nil.
 func FromSettings(ctx context.Context, c config.Config, mux *http.ServeMux, js jetstream.JetStream, top streams.Topology, api *openmoove.Client, log *slog.Logger, reg prometheus.Registerer) (*workers.Worker, error) {
-	r, err := Register(mux, Options{Secrets: c.WebhookSecrets, JS: js, Topology: top, Logger: log, Metrics: reg})
+	r, err := Register(mux, Options{Secrets: c.WebhookSecrets, MaxBytes: int64(c.WebhookMaxBytes), JS: js, Topology: top, Logger: log, Metrics: reg})
 	if err != nil || r == nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/internal/httpserve"
 )
 
 // Defaults of Config.
@@ -91,6 +93,12 @@ type Config struct {
 	// sandbox clock ahead of it. Default time.Now. Rate windows always use
 	// the real clock.
 	Now func() time.Time
+	// Limits bound the listener Start opens — read, write and idle
+	// timeouts, header size, open connections — as on omq's own listener;
+	// zero fields take httpserve's defaults (15s, 30s, 60s, 32 KiB, 512).
+	// A LatencyMS fault past the write timeout ends in a dropped
+	// connection, as behind a real load balancer.
+	Limits httpserve.Limits
 	// Logger receives a debug line per call and warnings for webhook
 	// failures. It never sees an API key. Default: discard.
 	Logger *slog.Logger

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/openmoove"
 )
 
@@ -53,8 +53,7 @@ type Server struct {
 	byTx        map[string]*property
 	byID        map[int64]*property
 	seeded      []string
-	srv         *http.Server
-	ln          net.Listener
+	srv         *httpserve.Server
 	closeOnce   sync.Once
 	closeErr    error
 	serveErrors chan error
@@ -91,23 +90,21 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	srv, err := httpserve.Listen(ctx, httpserve.Options{Addr: s.cfg.Addr, Handler: s.handler, Limits: s.cfg.Limits,
+		BaseContext: s.ctx, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w (is another sandbox running? try --addr 127.0.0.1:0)", s.cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return s.ctx }}
 	s.mu.Lock()
 	if s.srv != nil {
 		s.mu.Unlock()
-		_ = ln.Close()
+		_ = srv.Close()
 		return errors.New("sandbox: already started")
 	}
-	s.srv, s.ln = srv, ln
+	s.srv = srv
 	s.mu.Unlock()
 	s.wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(); err != nil {
 			s.log.Error("sandbox stopped serving", "err", err)
 		}
 	})
@@ -157,10 +154,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Addr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
+	if s.srv == nil {
 		return ""
 	}
-	return s.ln.Addr().String()
+	return s.srv.Addr()
 }
 
 // URL returns the Partner API base URL, "http://127.0.0.1:41234/api/v1/partners/",
