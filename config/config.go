@@ -280,6 +280,9 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("invalid --%s %q: want %s", e.Flag, e.Value, e.Accept)
 }
 
+// Is makes every *FieldError a usage error: errors.Is(err, ErrUsage).
+func (e *FieldError) Is(target error) bool { return target == ErrUsage }
+
 // Validate checks every field and returns the first problem as a
 // *FieldError.
 func (c *Config) Validate() error {
@@ -618,7 +621,9 @@ func subjectToken(flag, v string) error {
 }
 
 // ErrUsage marks errors that are the user's to fix (bad flags, bad
-// settings); the CLI exits with status 2 for them.
+// settings): errors.Is(err, ErrUsage) holds for a *FieldError and for the
+// command line's own usage errors, and the CLI exits with status 2 for
+// them.
 var ErrUsage = errors.New("usage")
 
 // webhookMaxAge bounds the window: under a minute would refuse ordinary

@@ -26,7 +26,8 @@ const (
 	// HeaderFailedAt is when it was dead-lettered, RFC 3339 in UTC.
 	HeaderFailedAt = "Omq-Failed-At"
 	// HeaderWorker is the worker (consumer) that gave up on it, or
-	// "advisory-mover" for the backstop.
+	// "deadletters" for the dead-letter mover, the backstop ("advisory-mover"
+	// in dead letters written by earlier versions).
 	HeaderWorker = "Omq-Worker"
 	// HeaderReplayOf is set on a replayed message: the dead letter's id (its
 	// sequence in the DLQ stream).

@@ -32,7 +32,7 @@ type Letter struct {
 	Errors []ErrorRecord
 	// FailedAt is HeaderFailedAt, else the letter's time in the stream.
 	FailedAt time.Time
-	// Worker is the consumer that gave up, or "advisory-mover".
+	// Worker is the consumer that gave up, or "deadletters" (the mover).
 	Worker string
 
 	// Header is every header as stored, the Omq-* ones included.

@@ -38,7 +38,7 @@ type Failed struct {
 	Error string
 	// History is the error history, oldest first.
 	History []ErrorRecord
-	// Worker is the consumer that gave up, or "advisory-mover".
+	// Worker is the consumer that gave up, or "deadletters" (the mover).
 	Worker string
 	// FailedAt is when it was dead-lettered. Default now.
 	FailedAt time.Time

@@ -17,7 +17,7 @@
 //	cfg.Handler = func(ctx context.Context, m *workers.Message) error { … }
 //	cfg.Probe = func(ctx context.Context) error { _, err := api.Products(ctx); return err }
 //	cfg.Logger, cfg.Metrics = logger, registry
-//	w, err := workers.New(js, cfg)
+//	w, err := workers.New(js, cfg) // a workers.Component
 //
 // The role packages (milestones, properties, webhooks) build theirs the
 // same way, each with New(ctx, Options) (*Worker, error).

@@ -14,16 +14,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/streams"
 )
 
-// MoverName is the mover's consumer name on the ADVISORIES stream and its
-// component name.
-const MoverName = "deadletter-mover"
+// MoverName is the mover's one name: its role in omq run --only, its
+// component name (logs, Stop's errors) and the Omq-Worker header of the
+// dead letters it writes.
+const MoverName = "deadletters"
 
-// MoverWorker is the Omq-Worker header of the dead letters the mover writes.
-const MoverWorker = "advisory-mover"
+// MoverWorker is the Omq-Worker header of the dead letters the mover writes:
+// MoverName. Dead letters written by earlier versions say "advisory-mover".
+const MoverWorker = MoverName
+
+// MoverConsumer is the mover's durable consumer on the ADVISORIES stream.
+// It keeps its first name: the stream is a work queue, which admits one
+// such consumer, so a renamed one could not be created beside the stored
+// one, and a rolled-back omq could not start beside a renamed one.
+const MoverConsumer = "deadletter-mover"
 
 // MoverReason is the Omq-Error of a message the mover rescues.
 const MoverReason = "deliveries exhausted without a recorded failure: the worker crashed, hung or outlived AckWait"
@@ -80,7 +89,7 @@ func (c MoverConfig) WithDefaults() MoverConfig {
 // message they point at into the DLQ (kind exhausted, the same Nats-Msg-Id a
 // worker would use, with any history from the FAILURES bucket), deletes it
 // from its stream and acks the advisory. It also watches the DLQ's fill. It
-// implements system.Component.
+// is a Component.
 type Mover struct {
 	js  jetstream.JetStream
 	cfg MoverConfig
@@ -91,8 +100,7 @@ type Mover struct {
 	moved    prometheus.Counter
 	fill     []prometheus.Collector
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	run lifecycle.Loop
 }
 
 // NewMover returns a Mover; Start creates its consumer.
@@ -106,7 +114,7 @@ func NewMover(js jetstream.JetStream, cfg MoverConfig) (*Mover, error) {
 	}
 	return &Mover{js: js, cfg: cfg, log: cfg.Logger.With(logging.KeyComponent, MoverName),
 		moved: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "omq_deadletter_moved_total", Help: "Messages the advisory mover moved into the DLQ.",
+			Name: "omq_deadletter_moved_total", Help: "Messages the dead-letter mover (role deadletters) moved into the DLQ.",
 		})}, nil
 }
 
@@ -118,7 +126,7 @@ func (m *Mover) Start(ctx context.Context) error {
 	top := m.cfg.Topology
 	var err error
 	if m.failures, err = m.js.KeyValue(ctx, top.FailuresBucket()); err != nil {
-		return fmt.Errorf("workers: mover: open bucket %s (run omq streams apply): %w", top.FailuresBucket(), err)
+		return fmt.Errorf("workers: %s: open bucket %s (run omq streams apply): %w", MoverName, top.FailuresBucket(), err)
 	}
 	// An advisory the mover gives up on strands its message: the server
 	// will not deliver it again, and nothing else moves it. So the mover
@@ -131,47 +139,43 @@ func (m *Mover) Start(ctx context.Context) error {
 	}
 	maxDeliver := int(min(int64(keep/m.cfg.RetryMax)+64, math.MaxInt32))
 	m.cons, err = m.js.CreateOrUpdateConsumer(ctx, top.AdvisoriesStream(), jetstream.ConsumerConfig{
-		Durable: MoverName, Description: "moves messages whose deliveries ran out into the DLQ",
+		Durable: MoverConsumer, Description: "moves messages whose deliveries ran out into the DLQ",
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: maxDeliver,
 	})
 	if err != nil {
-		return fmt.Errorf("workers: mover: consumer on %s: %w", top.AdvisoriesStream(), err)
+		return fmt.Errorf("workers: %s: consumer on %s: %w", MoverName, top.AdvisoriesStream(), err)
 	}
 	if err := m.register(); err != nil {
 		return err
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	m.wg.Add(2)
-	go m.loop(loopCtx)
-	go m.watchFill(loopCtx)
+	m.run.Go(func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { m.loop(ctx) })
+		wg.Go(func() { m.watchFill(ctx) })
+		wg.Wait()
+	})
 	return nil
 }
 
-// Stop stops the mover, finishing the advisory in hand within ctx.
+// Stop stops the mover, finishing the advisory in hand within ctx; an
+// advisory left unacked is delivered again. Its metrics are unregistered
+// even when ctx ends first. A second call returns the first call's result.
 func (m *Mover) Stop(ctx context.Context) error {
-	if m.cancel == nil {
-		return nil
+	return m.run.Stop(ctx, "workers: "+MoverName,
+		func() string { return "an advisory move or DLQ check still running" }, m.unregister)
+}
+
+func (m *Mover) unregister() {
+	if m.cfg.Metrics == nil {
+		return
 	}
-	m.cancel()
-	done := make(chan struct{})
-	go func() { m.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("workers: mover: stop: %w", ctx.Err())
+	m.cfg.Metrics.Unregister(m.moved)
+	for _, c := range m.fill {
+		m.cfg.Metrics.Unregister(c)
 	}
-	if m.cfg.Metrics != nil {
-		m.cfg.Metrics.Unregister(m.moved)
-		for _, c := range m.fill {
-			m.cfg.Metrics.Unregister(c)
-		}
-	}
-	return nil
 }
 
 func (m *Mover) loop(ctx context.Context) {
-	defer m.wg.Done()
 	for ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		batch, err := m.cons.Fetch(16, jetstream.FetchContext(fctx))
@@ -265,7 +269,6 @@ func (m *Mover) retry(msg jetstream.Msg, log *slog.Logger, err error) {
 
 // watchFill warns, at every check, while the DLQ is fuller than WarnAt.
 func (m *Mover) watchFill(ctx context.Context) {
-	defer m.wg.Done()
 	t := time.NewTicker(m.cfg.CheckEvery)
 	defer t.Stop()
 	for {
@@ -320,7 +323,7 @@ func (m *Mover) register() error {
 	}
 	for _, c := range append([]prometheus.Collector{m.moved}, m.fill...) {
 		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("workers: mover: metrics: %w", err)
+			return fmt.Errorf("workers: %s: metrics: %w", MoverName, err)
 		}
 	}
 	return nil

@@ -144,7 +144,7 @@ func TestMoverOutlastsAFullDLQ(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, mv.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
-	cons, err := b.js.Consumer(t.Context(), b.top.AdvisoriesStream(), MoverName)
+	cons, err := b.js.Consumer(t.Context(), b.top.AdvisoriesStream(), MoverConsumer)
 	require.NoError(t, err)
 	eventually(t, 20*time.Second, func() bool {
 		info, err := cons.Info(t.Context())

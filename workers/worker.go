@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 )
 
@@ -17,8 +18,8 @@ import (
 // before asking again (and noticing a pause, a hold or Stop).
 const fetchWait = 2 * time.Second
 
-// Worker runs one durable consumer through the failure rule. It implements
-// system.Component.
+// Worker runs one durable consumer through the failure rule. It is a
+// Component.
 type Worker struct {
 	js  jetstream.JetStream
 	cfg Config
@@ -41,7 +42,7 @@ type Worker struct {
 	cancelLoop     context.CancelFunc
 	loopDone       chan struct{}
 	startOnce      sync.Once
-	stopOnce       sync.Once
+	stopOnce       lifecycle.Once
 	started        bool
 }
 
@@ -129,12 +130,13 @@ func (w *Worker) start(ctx context.Context) error {
 
 // Stop stops fetching and waits, within ctx, for the handlers in flight to
 // finish and their messages to be acked or handed back. When ctx ends first,
-// the handlers' contexts are cancelled and Stop returns ctx's error; their
-// messages are redelivered after AckWait, never lost.
+// the handlers' contexts are cancelled and Stop returns an error naming the
+// worker and how many handlers were still running, wrapping ctx's error;
+// their messages are redelivered after AckWait, never lost. Either way the
+// breaker's watch ends and the metrics are unregistered. A second call
+// returns the first call's result (see Component).
 func (w *Worker) Stop(ctx context.Context) error {
-	var err error
-	w.stopOnce.Do(func() { err = w.stop(ctx) })
-	return err
+	return w.stopOnce.Do(func() error { return w.stop(ctx) })
 }
 
 func (w *Worker) stop(ctx context.Context) error {
@@ -145,14 +147,12 @@ func (w *Worker) stop(ctx context.Context) error {
 	}
 	w.cancelLoop()
 	<-w.loopDone
-	done := make(chan struct{})
-	go func() { w.inflight.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
+	done := lifecycle.Done(&w.inflight)
+	err := lifecycle.Wait(ctx, done, "workers: "+w.cfg.Name, w.stillRunning)
+	if err != nil {
+		// Cancelled, a handler that honours its context settles its message
+		// at once; give it that moment.
 		w.cancelHandlers()
-		err = fmt.Errorf("workers: %s: stop: handlers still running, their messages will be redelivered: %w", w.cfg.Name, ctx.Err())
 		select {
 		case <-done:
 		case <-time.After(time.Second):
@@ -163,6 +163,15 @@ func (w *Worker) stop(ctx context.Context) error {
 	w.metrics.unregister(w.cfg.Metrics)
 	w.log.Info("worker stopped")
 	return err
+}
+
+// stillRunning says what a timed-out Stop leaves behind: every handler in
+// flight holds a slot.
+func (w *Worker) stillRunning() string {
+	if n := len(w.slots); n != 1 {
+		return fmt.Sprintf("%d handlers still running, their messages will be redelivered", n)
+	}
+	return "1 handler still running, its message will be redelivered"
 }
 
 // loop consumes while the worker may fetch: one pull iterator at a time,

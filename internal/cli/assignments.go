@@ -35,7 +35,7 @@ matching rule (else of the default).`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		if table.Empty() {
 			return usageErrorf("no assignment table: set --assignments to its YAML file (see omq assignments --help)")

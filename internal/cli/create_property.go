@@ -53,7 +53,7 @@ again never creates a second property.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		var c events.CreateProperty
 		for name, v := range values {

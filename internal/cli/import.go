@@ -59,7 +59,7 @@ could not be queued.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
 		if err != nil {

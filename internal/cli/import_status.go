@@ -39,7 +39,7 @@ invalid (never queued). A summary line ends the report.`,
 		}
 		table, err := assign.Load(cfg.Assignments)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
 		if err != nil {

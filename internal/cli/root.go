@@ -48,11 +48,22 @@ func Main(ctx context.Context, args []string, e *Env) int {
 	if err == nil {
 		return 0
 	}
+	if unknownCommand(root, args) {
+		err = usage(err)
+	}
 	fmt.Fprintf(e.Stderr, "omq: %s\n", oneLine(err))
 	if isUsage(err) {
 		return 2
 	}
 	return 1
+}
+
+// unknownCommand reports whether args name no command of root. cobra
+// reports that, before any command runs, as untyped text; looking the
+// command up again is how it is told from a command's own failure.
+func unknownCommand(root *cobra.Command, args []string) bool {
+	_, _, err := root.Find(args)
+	return err != nil
 }
 
 func newRootCmd(e *Env) *cobra.Command {
@@ -102,11 +113,10 @@ over the file).`,
 func argsUsage(cmd *cobra.Command) {
 	if check := cmd.Args; check != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
+			// An Args check judges only the arguments: its error is the
+			// user's to fix.
 			if err := check(c, args); err != nil {
-				if isUsage(err) {
-					return usageErrorf("%v; usage: %s (see %s --help)", err, strings.TrimSuffix(c.UseLine(), " [flags]"), c.CommandPath())
-				}
-				return err
+				return usageErrorf("%v; usage: %s (see %s --help)", err, strings.TrimSuffix(c.UseLine(), " [flags]"), c.CommandPath())
 			}
 			return nil
 		}
@@ -116,26 +126,22 @@ func argsUsage(cmd *cobra.Command) {
 	}
 }
 
-// usageError is the user's to fix; omq exits with status 2.
+// usage marks err as the user's to fix: omq exits with status 2 for it.
+// It is the one usage-error mechanism of the command line: a usage error
+// is one for which errors.Is(err, config.ErrUsage) holds, as it does for a
+// *config.FieldError.
+func usage(err error) error { return usageError{err} }
+
+func usageErrorf(format string, args ...any) error { return usage(fmt.Errorf(format, args...)) }
+
+// usageError carries config.ErrUsage without adding to the message.
 type usageError struct{ err error }
 
-func (u *usageError) Error() string { return u.err.Error() }
-func (u *usageError) Unwrap() error { return u.err }
+func (u usageError) Error() string        { return u.err.Error() }
+func (u usageError) Unwrap() error        { return u.err }
+func (u usageError) Is(target error) bool { return target == config.ErrUsage }
 
-func usageErrorf(format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...)}
-}
-
-func isUsage(err error) bool {
-	var u *usageError
-	var fe *config.FieldError
-	if errors.As(err, &u) || errors.As(err, &fe) {
-		return true
-	}
-	// cobra's own argument errors ("unknown command", "accepts 1 arg").
-	msg := err.Error()
-	return strings.HasPrefix(msg, "unknown command") || strings.Contains(msg, "arg(s)") || strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "required flag")
-}
+func isUsage(err error) bool { return errors.Is(err, config.ErrUsage) }
 
 func oneLine(err error) string {
 	msg := strings.TrimSpace(err.Error())
@@ -158,7 +164,7 @@ func (e *Env) loadConfig(cmd *cobra.Command, c *config.Config) error {
 	// changed too.
 	onCommandLine := config.SecretFlags(cmd.Flags())
 	if err := config.Load(cmd.Flags(), c, path, config.Source{LookupEnv: e.lookupEnv}); err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
 	e.warnSecretFlags(onCommandLine, c)
 	return nil

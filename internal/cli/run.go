@@ -44,7 +44,7 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		}
 		log, err := logging.New(e.Stderr, cfg.LogLevel, cfg.LogFormat)
 		if err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		ctx, cancel := context.WithCancel(cmd.Context())
 		defer cancel()

@@ -64,7 +64,7 @@ func (e *Env) runSandbox(ctx context.Context, f sandboxFlags) error {
 	}
 	log, err := logging.New(e.Stderr, f.logLevel, "text")
 	if err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
 	sb, err := sandbox.New(sandbox.Config{
 		Addr: f.addr, Keys: map[string]string{f.apiKey: sandbox.DefaultPartner},

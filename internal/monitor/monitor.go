@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/poller"
 	"github.com/openmoove/omq/openmoove"
@@ -55,14 +55,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Monitor publishes the portfolio's alerts on a schedule. It implements
-// system.Component.
+// Monitor publishes the portfolio's alerts on a schedule. It is a
+// workers.Component.
 type Monitor struct {
-	cfg    Config
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cfg  Config
+	log  *slog.Logger
+	loop lifecycle.Loop
 }
 
 // New checks cfg, opens the TRACKING bucket unless cfg.Store is set, and
@@ -104,41 +102,32 @@ func (m *Monitor) Name() string { return "monitor" }
 
 // Start checks at once, then every Config.Every, in a goroutine Stop ends.
 func (m *Monitor) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel, m.done = cancel, make(chan struct{})
-	go func() {
-		defer close(m.done)
-		t := time.NewTimer(0)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n, err := m.Check(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("portfolio check incomplete", "alerts", n, logging.KeyError, err)
-			}
-			t.Reset(m.cfg.Every)
-		}
-	}()
+	m.loop.Go(m.schedule)
 	m.log.Info("monitor started", "every", m.cfg.Every, "at_risk_within", m.cfg.AtRiskWithin, "invitation_days", m.cfg.InvitationDays)
 	return nil
 }
 
-// Stop ends the schedule.
-func (m *Monitor) Stop(ctx context.Context) error {
-	m.once.Do(func() {
-		if m.cancel == nil {
-			return
-		}
-		m.cancel()
+func (m *Monitor) schedule(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
 		select {
-		case <-m.done:
 		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-	})
-	return nil
+		if n, err := m.Check(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("portfolio check incomplete", "alerts", n, logging.KeyError, err)
+		}
+		t.Reset(m.cfg.Every)
+	}
+}
+
+// Stop ends the schedule and waits, within ctx, for a check in progress;
+// alerts it had not published come with the next check. A second call
+// returns the first call's result.
+func (m *Monitor) Stop(ctx context.Context) error {
+	return m.loop.Stop(ctx, "monitor", func() string { return "a portfolio check still running" }, nil)
 }
 
 // Check analyses the portfolio once and publishes the alerts due; it

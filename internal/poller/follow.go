@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/streams"
 )
@@ -22,14 +22,14 @@ const FollowName = "poller-track"
 // Follower tracks every property the property worker created: it consumes
 // property_created outcomes (a durable consumer, FollowName, on the
 // OUTCOMES stream, which keeps them 30 days, so a poller that was down
-// catches up) and adds each to the Store. It implements system.Component.
+// catches up) and adds each to the Store. It is a workers.Component.
 type Follower struct {
 	js    jetstream.JetStream
 	top   streams.Topology
 	store *Store
 	log   *slog.Logger
 	cc    jetstream.ConsumeContext
-	once  sync.Once
+	once  lifecycle.Once
 }
 
 // FollowerOptions build a Follower. JS is required.
@@ -99,17 +99,16 @@ func (f *Follower) handle(msg jetstream.Msg) {
 	_ = msg.Ack()
 }
 
-// Stop stops consuming and waits, within ctx, for the handler in flight.
+// Stop stops consuming and waits, within ctx, for the handler in flight;
+// a message it had not acked is delivered again. A second call returns the
+// first call's result.
 func (f *Follower) Stop(ctx context.Context) error {
-	f.once.Do(func() {
+	return f.once.Do(func() error {
 		if f.cc == nil {
-			return
+			return nil
 		}
 		f.cc.Stop()
-		select {
-		case <-f.cc.Closed():
-		case <-ctx.Done():
-		}
+		return lifecycle.Wait(ctx, f.cc.Closed(), "poller: "+FollowName,
+			func() string { return "a property_created outcome still being tracked" })
 	})
-	return nil
 }

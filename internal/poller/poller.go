@@ -14,6 +14,7 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
@@ -80,16 +81,14 @@ type Config struct {
 }
 
 // Poller polls tracked properties at smart intervals and publishes what
-// changed. It implements system.Component.
+// changed. It is a workers.Component.
 type Poller struct {
 	cfg      Config
 	log      *slog.Logger
 	polls    *prometheus.CounterVec
 	outcomes *prometheus.CounterVec
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	run lifecycle.Loop
 
 	share shareCount
 }
@@ -178,35 +177,25 @@ func (p *Poller) Start(context.Context) error {
 			return fmt.Errorf("poller metrics: %w", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go p.loop(ctx)
+	p.run.Go(p.loop)
 	p.log.Info("poller started", "overdue", p.cfg.Overdue, "due_soon", p.cfg.DueSoon, "interval", p.cfg.Interval)
 	return nil
 }
 
 // Stop ends polling; a poll in flight is abandoned (its snapshot is not
-// written, so the next poll announces its changes).
+// written, so the next poll announces its changes). If the poll has not
+// returned when ctx ends, Stop says so; the metrics are unregistered
+// either way, and a second call returns the first call's result.
 func (p *Poller) Stop(ctx context.Context) error {
-	p.once.Do(func() {
-		if p.cancel == nil {
-			return
-		}
-		p.cancel()
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-		}
+	return p.run.Stop(ctx, "poller", func() string { return "a poll still running" }, func() {
 		if m := p.cfg.Metrics; m != nil {
 			m.Unregister(p.polls)
 			m.Unregister(p.outcomes)
 		}
 	})
-	return nil
 }
 
 func (p *Poller) loop(ctx context.Context) {
-	defer close(p.done)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -11,18 +11,22 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/workers"
 )
 
-// Component is a long-running part of omq: a worker, the advisory mover, the
-// poller. Start must return once the component runs (it keeps running in
-// goroutines it owns); Stop must stop them, finishing or handing back
-// in-flight work before ctx ends.
-type Component interface {
-	Name() string
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-}
+// Component is a long-running part of omq (a worker, the dead-letter mover,
+// the poller, the monitor) keeping the one role contract, documented on
+// workers.Component: Start returns once running, Stop is once-guarded,
+// always cleans up, and on timeout names the component and what did not
+// stop. The HTTP receivers (ingest, webhooks) are not components: they own
+// no goroutine, only routes on the system's listener, which stops first.
+type Component = workers.Component
+
+// The in-process sandbox keeps the contract too, though it is stopped as a
+// shutdown step of its own, after the NATS drain.
+var _ Component = (*sandbox.Server)(nil)
 
 // Deps is what a role gets to build its components.
 type Deps struct {

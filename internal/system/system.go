@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,6 +58,8 @@ type System struct {
 	ready     atomic.Bool
 	stopOnce  sync.Once
 	stopErr   error
+	// stopGrace replaces the constant of that name when set (tests).
+	stopGrace time.Duration
 }
 
 // Start brings omq up: NATS, streams, API, roles, then the HTTP listener.
@@ -290,8 +293,10 @@ func (s *System) Deps() *Deps { return &s.deps }
 func (s *System) Ready() bool { return s.ready.Load() }
 
 // Stop shuts omq down in order: HTTP, roles, NATS connection drain, the
-// sandbox, the embedded server. It returns every error met, joined; calling
-// it again returns the same result.
+// sandbox, the embedded server. Each step runs even when an earlier one
+// failed or ctx has ended. It returns every error met, joined: a component
+// that did not stop within ctx is named, with what it left running (see
+// workers.Component); calling it again returns the same result.
 func (s *System) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
 	return s.stopErr
@@ -315,9 +320,7 @@ func (s *System) stop(ctx context.Context) error {
 	}
 	var roleErrs []error
 	for i := len(s.comps) - 1; i >= 0; i-- {
-		if err := s.comps[i].Stop(ctx); err != nil {
-			roleErrs = append(roleErrs, fmt.Errorf("%s: %w", s.comps[i].Name(), err))
-		}
+		roleErrs = append(roleErrs, s.stopComponent(ctx, s.comps[i]))
 	}
 	step("roles", errors.Join(roleErrs...))
 	if nc := s.deps.Conn; nc != nil {
@@ -330,6 +333,37 @@ func (s *System) stop(ctx context.Context) error {
 		step("nats-server", s.embedded.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// stopGrace is how long shutdown waits, past its deadline, for a
+// component's Stop to return: enough for one that honours its context to
+// clean up (a worker gives its cancelled handlers a second), short enough
+// that one ignoring it cannot hold the rest of the shutdown.
+const stopGrace = 2 * time.Second
+
+// stopComponent stops c. Its Stop's error names it (the role contract); if
+// Stop has not returned stopGrace after ctx ended, c is left running and
+// named in the error, so the rest of the shutdown goes on.
+func (s *System) stopComponent(ctx context.Context, c Component) error {
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Stop(ctx) }()
+	select {
+	case err := <-stopped:
+		return err
+	case <-ctx.Done():
+	}
+	grace := s.stopGrace
+	if grace == 0 {
+		grace = stopGrace
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-stopped:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%s: Stop still running %s past the shutdown deadline, left behind: %w", c.Name(), grace, ctx.Err())
+	}
 }
 
 // drain flushes every pending publish and ack, then closes nc.

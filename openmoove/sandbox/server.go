@@ -113,15 +113,18 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Close stops listening, waits for calls in progress until ctx ends, and
-// stops webhook deliveries (pending retries are dropped). It is safe to call
-// more than once.
+// stops webhook deliveries (pending retries are dropped). Calls still in
+// progress when ctx ends are cut off, and the error says so, wrapping ctx's
+// error. A second call returns the first call's result.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		srv := s.srv
 		s.mu.Unlock()
 		if srv != nil {
-			s.closeErr = srv.Shutdown(ctx)
+			if err := srv.Shutdown(ctx); err != nil {
+				s.closeErr = fmt.Errorf("sandbox: calls still in progress, cut off: %w", err)
+			}
 		}
 		s.cancel()
 		if srv != nil && s.closeErr != nil {
@@ -134,6 +137,13 @@ func (s *Server) Close(ctx context.Context) error {
 	})
 	return s.closeErr
 }
+
+// Name is "sandbox". With Start and Stop it keeps omq's role contract
+// (workers.Component).
+func (s *Server) Name() string { return "sandbox" }
+
+// Stop is Close.
+func (s *Server) Stop(ctx context.Context) error { return s.Close(ctx) }
 
 // Handler serves the partner and admin APIs; mount it in an httptest.Server
 // when Start's listener is not wanted.

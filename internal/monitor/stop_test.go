@@ -1,0 +1,48 @@
+package monitor_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/internal/monitor"
+	"github.com/openmoove/omq/openmoove"
+)
+
+// A check stuck in a call that ignores its context: Stop returns at its
+// deadline naming the monitor and the check, and a second Stop says the
+// same.
+func TestMonitorStopTimeoutNamesTheCheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	api, err := openmoove.New(openmoove.Config{BaseURL: b.sb.URL(), APIKey: key,
+		BeforeRequest: func(context.Context, openmoove.RequestInfo) error {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release // ignores its context
+			return nil
+		}})
+	require.NoError(t, err)
+	t.Cleanup(api.CloseIdleConnections)
+	m, err := monitor.New(t.Context(), monitor.Config{Store: b.store, API: api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	require.NoError(t, err)
+	require.NoError(t, m.Start(t.Context()))
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first check never called the API")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = m.Stop(ctx)
+	close(release)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "monitor: a portfolio check still running")
+	require.Equal(t, err, m.Stop(context.Background()), "a second Stop returns the first result")
+}

@@ -1,0 +1,12 @@
+package system
+
+import (
+	"log/slog"
+	"time"
+)
+
+// WithComponents is a System holding only comps, as if its roles had
+// started them, for shutdown tests; grace replaces stopGrace.
+func WithComponents(log *slog.Logger, grace time.Duration, comps ...Component) *System {
+	return &System{log: log, comps: comps, stopGrace: grace}
+}
