@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
@@ -297,21 +296,9 @@ func decode(m *workers.Message, top streams.Topology) (events.Event, error) {
 		return ev, failure.PermanentError(fmt.Errorf("invalid event: type %q does not match its subject %s (publish it to %s)", ev.Type, m.Subject, want))
 	}
 	if ev.ID == "" {
-		ev.ID = idempotencyKey(m)
+		ev.ID = m.IdempotencyKey()
 	}
 	return ev, nil
-}
-
-// idempotencyKey is the event's original id: a replay carries it in
-// Omq-Original-Msg-Id, because its own Msg-Id is "<id>:replay:<n>".
-func idempotencyKey(m *workers.Message) string {
-	if id := m.Header.Get(deadletter.HeaderOriginalMsgID); id != "" {
-		return id
-	}
-	if m.MsgID != "" {
-		return m.MsgID
-	}
-	return fmt.Sprintf("%s-%d", m.Stream, m.Seq)
 }
 
 func pick(e *entry, candidates []string) *cached {

@@ -184,3 +184,26 @@ func TestReplayUsesOriginalID(t *testing.T) {
 	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay of the event that completed it makes no call")
 	require.Len(t, b.outcomes(t), 1, "and its outcome has the same id")
 }
+
+// An event with no id published with no Msg-Id is keyed by where it is
+// stored, in the form a replay of its dead letter carries
+// (deadletter.IdempotencyKey): the two must agree, or the replay of the event
+// that completed a milestone would look like someone else's completion.
+func TestEventWithoutAnyIDIsKeyedLikeItsReplay(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "standard")
+	body := []byte(`{"type":"completion_date_set","transaction_id":"` + tx + `"}`)
+	b.publish(t, events.TypeCompletionDateSet, "", string(body))
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
+	want := deadletter.IdempotencyKey("", "", b.top.EventsStream(), 1)
+	require.Equal(t, want, b.outcomes(t)[0].EventID)
+
+	replay := &nats.Msg{Subject: b.top.EventSubject(events.TypeCompletionDateSet), Data: body, Header: nats.Header{}}
+	replay.Header.Set(jetstream.MsgIDHeader, want+":replay:3")
+	replay.Header.Set(deadletter.HeaderOriginalMsgID, want)
+	_, err := b.js.PublishMsg(context.Background(), replay)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay makes no second call")
+}
