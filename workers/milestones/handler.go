@@ -221,7 +221,7 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 		req.CompletedAt = &at
 	}
 	_, err := h.cfg.API.UpdateMilestone(ctx, ev.TransactionID, target.ID, req)
-	if status(err) == http.StatusNotFound && !e.fresh {
+	if openmoove.IsNotFound(err) && !e.fresh {
 		name := target.Name
 		if e, err = h.refresh(ctx, ev, m, e); err != nil {
 			return nil, nil, err
@@ -234,9 +234,9 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 		}
 		_, err = h.cfg.API.UpdateMilestone(ctx, ev.TransactionID, target.ID, req)
 	}
-	switch status(err) {
-	case 0:
-	case http.StatusNotFound, http.StatusMethodNotAllowed:
+	switch {
+	case err == nil: // checked first: StatusOf is 0 for a network error too
+	case openmoove.IsNotFound(err) || openmoove.StatusOf(err) == http.StatusMethodNotAllowed:
 		return nil, nil, failure.PermanentError(fmt.Errorf("%w; the API cannot update milestone %q of transaction %s: if it has no milestone update endpoint, run the milestone worker with --milestone-mode notify, then replay this dead letter",
 			err, target.Name, ev.TransactionID))
 	default:
@@ -251,7 +251,7 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 // time (the transaction's creation may still be queued), then permanent.
 func (h *Handler) refresh(ctx context.Context, ev events.Event, m *workers.Message, old *entry) (*entry, error) {
 	ms, err := h.cfg.API.Milestones(ctx, ev.TransactionID)
-	if status(err) == http.StatusNotFound {
+	if openmoove.IsNotFound(err) {
 		age := h.cfg.Now().Sub(m.Published)
 		if age < h.cfg.Grace {
 			// Not a failure yet: the API answered, the transaction may simply
@@ -308,17 +308,6 @@ func pick(e *entry, candidates []string) *cached {
 		}
 	}
 	return nil
-}
-
-func status(err error) int {
-	if err == nil {
-		return 0
-	}
-	var oe *openmoove.Error
-	if errors.As(err, &oe) {
-		return oe.Status
-	}
-	return -1
 }
 
 func quoteList(names []string) string {

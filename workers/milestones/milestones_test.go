@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,6 +163,31 @@ func TestUpdateEndpointMissing(t *testing.T) {
 			require.True(t, strings.Contains(reason, fmt.Sprint(code)), reason)
 		})
 	}
+}
+
+// A PATCH whose connection drops has no HTTP status: it must be retried, not
+// taken for a success (the handler once read "no status" as "done").
+func TestDroppedUpdateIsRetried(t *testing.T) {
+	t.Parallel()
+	var dropped atomic.Bool
+	dropFirstPatch := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPatch && dropped.CompareAndSwap(false, true) {
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	b := setup(t, opts{wrap: dropFirstPatch})
+	tx := b.property(t, "standard")
+	b.event(t, events.Event{ID: "d-1", Type: events.TypeOfferAccepted, TransactionID: tx})
+	require.Eventually(t, func() bool { return b.completed(t, tx, "Offer Acceptance") }, 10*time.Second, 5*time.Millisecond)
+	require.True(t, dropped.Load())
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 5*time.Second, 5*time.Millisecond)
 }
 
 func TestReplayUsesOriginalID(t *testing.T) {
