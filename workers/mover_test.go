@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -70,7 +71,7 @@ func TestMoverWarnsAsTheDLQFills(t *testing.T) {
 		_, err := b.js.Publish(t.Context(), b.top.DLQSubject("openmoove.events.x"), bytes.Repeat([]byte{'x'}, 400))
 		require.NoError(t, err, "letter %d", i)
 	}
-	var logs syncBuffer
+	var logs testkit.Buffer
 	reg := prometheus.NewRegistry()
 	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, Metrics: reg, CheckEvery: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -79,23 +80,6 @@ func TestMoverWarnsAsTheDLQFills(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
 	eventually(t, 5*time.Second, func() bool { return bytes.Contains(logs.Bytes(), []byte("the DLQ is filling up")) }, "a warning")
 	require.Greater(t, metricValue(t, reg, "omq_dlq_fill_ratio"), 0.8)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
 }
 
 // metricValue is the value of the first series of a gauge or counter.

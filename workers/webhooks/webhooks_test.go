@@ -1,14 +1,12 @@
 package webhooks_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
@@ -41,26 +40,9 @@ type bundle struct {
 	sb    *sandbox.Server
 	api   *openmoove.Client
 	store *poller.Store
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 	hook  string               // the receiver's URL
 	reg   *prometheus.Registry // the worker's metrics
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // setup wires what omq run wires: the sandbox sends signed webhooks to the
@@ -72,7 +54,7 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	_, err := streams.Apply(ctx, s.JS, top, nil)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	mux := http.NewServeMux()
 	_, err = webhook.Register(mux, webhook.Options{Secrets: []string{secret}, JS: s.JS, Topology: top, Logger: log})
