@@ -18,7 +18,7 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -46,11 +46,8 @@ type opts struct {
 // (rate limits off) and the milestone worker with time scaled down.
 func setup(t testing.TB, o opts) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
 	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
 	require.NoError(t, err)
 	var base string
