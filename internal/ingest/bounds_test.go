@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,22 +12,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/ingest"
-	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 // setupItems is setup with a 1 MiB body cap and the given item cap (0: the
 // default).
 func setupItems(t *testing.T, maxItems int) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	mux := http.NewServeMux()
-	_, err = ingest.Register(mux, ingest.Options{Token: token, MaxBytes: 1 << 20, MaxItems: maxItems, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
+	_, err := ingest.Register(mux, ingest.Options{Token: token, MaxBytes: 1 << 20, MaxItems: maxItems, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)

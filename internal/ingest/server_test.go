@@ -16,6 +16,7 @@ import (
 
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -32,12 +33,7 @@ type bundle struct {
 
 func setup(t *testing.T, maxBytes int) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	mux := http.NewServeMux()
 	srv, err := ingest.Register(mux, ingest.Options{Token: token, MaxBytes: maxBytes, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -48,7 +49,9 @@ func JetStream(t testing.TB, opts ...natstest.Option) (*natstest.Server, streams
 	t.Helper()
 	s := natstest.Start(t, opts...)
 	top := streams.New("openmoove")
-	_, err := streams.Apply(context.Background(), s.JS, top, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := streams.Apply(ctx, s.JS, top, nil)
 	require.NoError(t, err)
 	return s, top
 }

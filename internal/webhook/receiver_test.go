@@ -46,12 +46,7 @@ func setup(t *testing.T, maxBytes int64) *bundle {
 // filled in.
 func setupWith(t *testing.T, opts webhook.Options) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	logs := &testkit.Buffer{}
 	mux := http.NewServeMux()
 	opts.Secrets, opts.JS, opts.Topology = []string{newSecret, oldSecret}, s.JS, top
