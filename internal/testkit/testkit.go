@@ -70,3 +70,16 @@ func Sandbox(t testing.TB, cfg sandbox.Config) (*sandbox.Server, *openmoove.Clie
 	t.Cleanup(api.CloseIdleConnections)
 	return sb, api
 }
+
+// CreateRequest is a creation the API accepts as it is: a standard sale
+// with an estate agent, a conveyancer and the default product. Each call
+// returns a new one, for the test to change.
+func CreateRequest() *openmoove.CreateClientRequest {
+	return &openmoove.CreateClientRequest{
+		FirstName: "John", LastName: "Smith", Email: "john.smith@example.com",
+		PhoneNumber: "07700 900123", PropertyAddress: "123 High Street, London",
+		PropertyPostcode: "SW1A 1AA", SaleMethod: openmoove.SaleStandard,
+		EstateAgentEmail: "agent@youragency.com", ConveyancerEmail: "lawyer@lawfirm.com",
+		Products: []string{openmoove.ProductMooveReadyPack},
+	}
+}
