@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,14 +36,7 @@ func emptyItems(size int) string {
 // postRaw posts body and returns the status and the raw answer.
 func postRaw(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, b := send(t, url, "Bearer "+token, body)
 	return resp.StatusCode, string(b)
 }
 

@@ -54,7 +54,9 @@ func post(t *testing.T, url, auth, body string, hdr ...string) answer {
 	return postAt(t, url+"/v1/events", auth, body, hdr...)
 }
 
-func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
+// send POSTs body to url with the Authorization auth ("" for none) and the
+// header pairs hdr, and returns the answer, its body read.
+func send(t *testing.T, url, auth, body string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -67,7 +69,14 @@ func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, b
+}
+
+func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
+	t.Helper()
+	resp, b := send(t, url, auth, body, hdr...)
 	var out map[string]any
 	require.NoError(t, json.Unmarshal(b, &out), "every answer is JSON: %s", b)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
