@@ -111,6 +111,17 @@ func (b *bundle) publish(t testing.TB, typ, msgID string, body string) {
 	require.NoError(t, err)
 }
 
+// replay publishes body as omq dlq replay would for the message whose
+// idempotency key is key (dead letter 3).
+func (b *bundle) replay(t testing.TB, typ, body, key string) {
+	t.Helper()
+	m := &nats.Msg{Subject: b.top.EventSubject(typ), Data: []byte(body), Header: nats.Header{}}
+	m.Header.Set(jetstream.MsgIDHeader, key+":replay:3")
+	m.Header.Set(deadletter.HeaderOriginalMsgID, key)
+	_, err := b.js.PublishMsg(context.Background(), m)
+	require.NoError(t, err)
+}
+
 func (b *bundle) event(t testing.TB, ev events.Event) {
 	t.Helper()
 	b.publish(t, ev.Type, ev.ID, fmt.Sprintf(`{"id":%q,"type":%q,"transaction_id":%q,"actor":%q}`, ev.ID, ev.Type, ev.TransactionID, ev.Actor))

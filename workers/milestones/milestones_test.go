@@ -1,7 +1,6 @@
 package milestones_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/config"
@@ -201,11 +198,7 @@ func TestReplayUsesOriginalID(t *testing.T) {
 	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, "orig-7", b.outcomes(t)[0].EventID)
 
-	replay := &nats.Msg{Subject: b.top.EventSubject(events.TypeCompletionDateSet), Data: body, Header: nats.Header{}}
-	replay.Header.Set(jetstream.MsgIDHeader, "orig-7:replay:3")
-	replay.Header.Set(deadletter.HeaderOriginalMsgID, "orig-7")
-	_, err := b.js.PublishMsg(context.Background(), replay)
-	require.NoError(t, err)
+	b.replay(t, events.TypeCompletionDateSet, string(body), "orig-7")
 	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay of the event that completed it makes no call")
 	require.Len(t, b.outcomes(t), 1, "and its outcome has the same id")
@@ -225,11 +218,7 @@ func TestEventWithoutAnyIDIsKeyedLikeItsReplay(t *testing.T) {
 	want := deadletter.IdempotencyKey("", "", b.top.EventsStream(), 1)
 	require.Equal(t, want, b.outcomes(t)[0].EventID)
 
-	replay := &nats.Msg{Subject: b.top.EventSubject(events.TypeCompletionDateSet), Data: body, Header: nats.Header{}}
-	replay.Header.Set(jetstream.MsgIDHeader, want+":replay:3")
-	replay.Header.Set(deadletter.HeaderOriginalMsgID, want)
-	_, err := b.js.PublishMsg(context.Background(), replay)
-	require.NoError(t, err)
+	b.replay(t, events.TypeCompletionDateSet, string(body), want)
 	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay makes no second call")
 }
