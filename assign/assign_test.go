@@ -8,9 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/assign"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
-	"github.com/openmoove/omq/streams"
 )
 
 const tableYAML = `
@@ -69,11 +68,8 @@ func TestParseNamesTheBadEntry(t *testing.T) {
 
 func ledger(t *testing.T) *assign.Assigner {
 	t.Helper()
-	s := natstest.Start(t)
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
 	kv, err := s.JS.KeyValue(ctx, top.LedgerBucket())
 	require.NoError(t, err)
 	tab, err := assign.Parse([]byte(tableYAML))

@@ -6,10 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/failure"
 )
 
-// Kinds are the values of HeaderErrorKind, in the order operators see them.
-var Kinds = []string{"permanent", "transient", "throttled", "systemic", KindExhausted}
+// Kinds are the values of HeaderErrorKind, in the order operators see them:
+// the failure kinds' names, then KindExhausted.
+var Kinds = []string{
+	failure.Permanent.String(), failure.Transient.String(), failure.Throttled.String(), failure.Systemic.String(),
+	KindExhausted,
+}
 
 // Filter selects dead letters. The zero Filter selects every one; set
 // fields narrow the selection and all must match.

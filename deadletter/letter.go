@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/openmoove/omq/streams"
 )
 
 // Letter is one dead letter as read from the DLQ stream.
@@ -107,11 +109,30 @@ func isFailureHeader(k string) bool {
 // failed again and replayed again keeps its first id), else
 // "<stream>:<seq>" of the original.
 func (l *Letter) IdempotencyKey() string {
-	if l.OriginalMsgID != "" {
-		key, _, _ := strings.Cut(l.OriginalMsgID, ":replay:")
+	// The letter's OriginalMsgID is the failed delivery's Nats-Msg-Id, never a
+	// replay's Omq-Original-Msg-Id: Write overwrites that header.
+	return IdempotencyKey("", l.OriginalMsgID, l.OriginalStream, l.OriginalSeq)
+}
+
+// replaySuffix separates a replay's Nats-Msg-Id from its idempotency key:
+// "<key>:replay:<dead letter id>".
+const replaySuffix = ":replay:"
+
+// IdempotencyKey is the key a message's API call uses, the same on its first
+// delivery, its redeliveries and every replay of its dead letter:
+// original (the HeaderOriginalMsgID a replay carries) as it is; else msgID
+// (its Nats-Msg-Id) without a replay's ":replay:<id>" suffix; else
+// streams.MessageRef(stream, seq). Workers call it through
+// workers.Message.IdempotencyKey.
+func IdempotencyKey(original, msgID, stream string, seq uint64) string {
+	switch {
+	case original != "":
+		return original
+	case msgID != "":
+		key, _, _ := strings.Cut(msgID, replaySuffix)
 		return key
 	}
-	return l.OriginalStream + ":" + strconv.FormatUint(l.OriginalSeq, 10)
+	return streams.MessageRef(stream, seq)
 }
 
 // letterJSON is the export form of a Letter: one JSON object a line.

@@ -58,7 +58,7 @@ func (e *InvalidBodyError) Unwrap() error { return e.Err }
 // "<idempotency key>:replay:<dead letter id>". The original id alone could
 // still be inside the stream's duplicate window and be dropped.
 func ReplayMsgID(l *Letter) string {
-	return l.IdempotencyKey() + ":replay:" + strconv.FormatUint(l.ID, 10)
+	return l.IdempotencyKey() + replaySuffix + strconv.FormatUint(l.ID, 10)
 }
 
 // ReplayMsg builds the message that replays l with body: the original

@@ -47,7 +47,7 @@ type Failed struct {
 // MsgID is the Nats-Msg-Id of the dead letter of stream's message seq. Every
 // writer uses it, so a second copy (a crash between the publish and the Term,
 // or the mover racing a worker) is dropped by the DLQ's duplicate window.
-func MsgID(stream string, seq uint64) string { return stream + ":" + strconv.FormatUint(seq, 10) }
+func MsgID(stream string, seq uint64) string { return streams.MessageRef(stream, seq) }
 
 // Write publishes l as a dead letter to the DLQ stream on top.DLQSubject(l.Subject) and waits
 // for JetStream's ack. A duplicate (the same message dead-lettered already,

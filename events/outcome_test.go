@@ -10,18 +10,14 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 func TestPublishOutcome(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t)
+	s, top := testkit.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
 
 	o := events.Outcome{
 		ID:   events.OutcomeID(events.OutcomeMilestoneCompleted, "evt-1"),

@@ -22,31 +22,24 @@ const (
 	Systemic
 )
 
+// kindNames are the names of the kinds, indexed by Kind: written once, for
+// String and ParseKind.
+var kindNames = [...]string{Transient: "transient", Permanent: "permanent", Throttled: "throttled", Systemic: "systemic"}
+
 // String returns the lower-case name used in headers, metrics and logs.
 func (k Kind) String() string {
-	switch k {
-	case Permanent:
-		return "permanent"
-	case Throttled:
-		return "throttled"
-	case Systemic:
-		return "systemic"
-	default:
-		return "transient"
+	if k < 0 || int(k) >= len(kindNames) {
+		return Transient.String() // the zero value's name, as for any unknown kind
 	}
+	return kindNames[k]
 }
 
 // ParseKind is the inverse of Kind.String; ok is false for an unknown name.
 func ParseKind(s string) (Kind, bool) {
-	switch s {
-	case "transient":
-		return Transient, true
-	case "permanent":
-		return Permanent, true
-	case "throttled":
-		return Throttled, true
-	case "systemic":
-		return Systemic, true
+	for k, name := range kindNames {
+		if s == name {
+			return Kind(k), true
+		}
 	}
 	return Transient, false
 }

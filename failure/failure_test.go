@@ -73,6 +73,9 @@ func TestKindStringRoundTrip(t *testing.T) {
 	if _, ok := failure.ParseKind("loud"); ok {
 		t.Fatal("ParseKind accepted an unknown kind")
 	}
+	if got := failure.Kind(99).String(); got != "transient" {
+		t.Fatalf("an unknown Kind is named %q, want the zero value's name, transient", got)
+	}
 }
 
 func TestSnooze(t *testing.T) {

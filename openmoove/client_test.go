@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
@@ -48,16 +49,6 @@ func setup(t *testing.T, cfg sandbox.Config, mod ...func(*openmoove.Config)) tes
 	return testBundle{sb: sb, client: c}
 }
 
-func standardRequest() *openmoove.CreateClientRequest {
-	return &openmoove.CreateClientRequest{
-		FirstName: "John", LastName: "Smith", Email: "john.smith@example.com",
-		PhoneNumber: "07700 900123", PropertyAddress: "123 High Street, London",
-		PropertyPostcode: "SW1A 1AA", SaleMethod: openmoove.SaleStandard,
-		EstateAgentEmail: "agent@youragency.com", ConveyancerEmail: "lawyer@lawfirm.com",
-		Products: []string{openmoove.ProductMooveReadyPack},
-	}
-}
-
 func TestEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Config{})
@@ -69,7 +60,7 @@ func TestEveryEndpoint(t *testing.T) {
 	require.Equal(t, openmoove.ProductMooveReadyPack, products.Results[0].Slug)
 	require.Equal(t, "GBP", products.Results[0].Price.Currency)
 
-	created, err := b.client.CreateClient(ctx, standardRequest())
+	created, err := b.client.CreateClient(ctx, testkit.CreateRequest())
 	require.NoError(t, err)
 	tx := created.Property.TransactionID
 	require.NotEmpty(t, tx)
@@ -127,7 +118,7 @@ func TestListPropertiesAndIterator(t *testing.T) {
 	b := setup(t, sandbox.Config{})
 	ctx := t.Context()
 	for i := range 5 {
-		req := standardRequest()
+		req := testkit.CreateRequest()
 		req.PropertyAddress = fmt.Sprintf("%d Mill Lane, Leeds", i+1)
 		_, err := b.client.CreateClient(ctx, req)
 		require.NoError(t, err)
@@ -167,11 +158,11 @@ func apiError(t *testing.T, err error) *openmoove.Error {
 
 func TestErrorKinds(t *testing.T) {
 	t.Parallel()
-	noPros := standardRequest()
+	noPros := testkit.CreateRequest()
 	noPros.EstateAgentEmail, noPros.ConveyancerEmail = "", ""
-	badPhone := standardRequest()
+	badPhone := testkit.CreateRequest()
 	badPhone.PhoneNumber = "12345"
-	auction := standardRequest()
+	auction := testkit.CreateRequest()
 	auction.SaleMethod = openmoove.SaleModernAuction
 
 	tests := []struct {
@@ -228,7 +219,7 @@ func TestErrorKinds(t *testing.T) {
 			name: "400 the local validator did not foresee",
 			cfg:  sandbox.Config{Rejects: []sandbox.Reject{{Field: "property_address", Message: "Address not found in the UPRN register"}}},
 			call: func(ctx context.Context, c *openmoove.Client, _ testBundle) error {
-				_, err := c.CreateClient(ctx, standardRequest())
+				_, err := c.CreateClient(ctx, testkit.CreateRequest())
 				return err
 			},
 			status: 400, kind: failure.Permanent,
@@ -245,7 +236,7 @@ func TestErrorKinds(t *testing.T) {
 		{
 			name: "403 another partner's property",
 			call: func(ctx context.Context, c *openmoove.Client, b testBundle) error {
-				tx, err := b.sb.SeedProperty("om_other_key", *standardRequest())
+				tx, err := b.sb.SeedProperty("om_other_key", *testkit.CreateRequest())
 				require.NoError(t, err)
 				_, err = c.Milestones(ctx, tx)
 				return err
@@ -372,7 +363,7 @@ func TestHooks(t *testing.T) {
 	})
 	_, err := b.client.Products(t.Context())
 	require.NoError(t, err)
-	_, err = b.client.CreateClient(t.Context(), standardRequest())
+	_, err = b.client.CreateClient(t.Context(), testkit.CreateRequest())
 	require.ErrorIs(t, err, refuse)
 	require.Equal(t, failure.Throttled, failure.KindOf(err))
 	require.ErrorIs(t, err, openmoove.ErrNotSent, "a refused call says nothing reached the API")

@@ -7,6 +7,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/retry"
 )
 
 // RetryPolicy bounds Retry. The worker loop has its own policy; this one is
@@ -14,7 +15,8 @@ import (
 type RetryPolicy struct {
 	// MaxAttempts counts the first call. Default 5.
 	MaxAttempts int
-	// InitialInterval is the first backoff; it doubles with jitter. Default 500ms.
+	// InitialInterval is the first backoff; it grows 1.5× a retry, ±50%
+	// jitter. Default 500ms.
 	InitialInterval time.Duration
 	// MaxInterval caps one backoff. Default 10s.
 	MaxInterval time.Duration
@@ -51,11 +53,7 @@ func Retry(ctx context.Context, op func(ctx context.Context) error) error {
 // returns op's last error.
 func RetryWith(ctx context.Context, p RetryPolicy, op func(ctx context.Context) error) error {
 	p = p.WithDefaults()
-	exp := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(p.InitialInterval),
-		backoff.WithMaxInterval(p.MaxInterval),
-		backoff.WithMaxElapsedTime(0),
-	)
+	exp := retry.Backoff(p.InitialInterval, p.MaxInterval, backoff.DefaultMultiplier)
 	b := backoff.WithContext(backoff.WithMaxRetries(exp, uint64(p.MaxAttempts-1)), ctx)
 	b.Reset()
 	for {
@@ -77,12 +75,8 @@ func RetryWith(ctx context.Context, p RetryPolicy, op func(ctx context.Context) 
 			}
 			next = w
 		}
-		t := time.NewTimer(next)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !retry.Sleep(ctx, next) {
 			return err
-		case <-t.C:
 		}
 	}
 }

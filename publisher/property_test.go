@@ -9,19 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/streams"
 )
 
 func propertyFixture(t *testing.T) (*publisher.Publisher, jetstream.Stream) {
 	t.Helper()
 	ctx := context.Background()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	p, err := publisher.New(s.Conn)
 	require.NoError(t, err)
 	st, err := s.JS.Stream(ctx, top.CommandsStream())

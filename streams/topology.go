@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,6 +93,21 @@ func (t Topology) DLQSubject(original string) string { return t.Prefix + ".dlq."
 // MaxDeliveriesAdvisory is the advisory subject for stream's consumers.
 func MaxDeliveriesAdvisory(stream string) string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + ".*"
+}
+
+// MessageRef names one stored message across streams: "<stream>:<seq>".
+// It is persisted — the Nats-Msg-Id of a dead letter, the owner of a ledger
+// entry, the idempotency key of a message that has no id — so its form must
+// never change.
+func MessageRef(stream string, seq uint64) string {
+	return stream + ":" + strconv.FormatUint(seq, 10)
+}
+
+// MessageKey is MessageRef as a KV key, "<stream>.<seq>": a KV key cannot
+// hold ':'. It is persisted (the FAILURES bucket), so its form must never
+// change either.
+func MessageKey(stream string, seq uint64) string {
+	return stream + "." + strconv.FormatUint(seq, 10)
 }
 
 // WorkStreams are the streams that workers consume and whose exhausted

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/retry"
 )
 
 // breakerState is one consumer's breaker in the BREAKER bucket (key: the
@@ -231,11 +232,7 @@ func (b *breaker) probe(st breakerState) {
 	defer b.wg.Done()
 	for {
 		lead := min(st.Pause/5, time.Second)
-		t := time.NewTimer(time.Until(st.Until.Add(-lead)))
-		select {
-		case <-t.C:
-		case <-b.ctx.Done():
-			t.Stop()
+		if !retry.Sleep(b.ctx, time.Until(st.Until.Add(-lead))) {
 			return
 		}
 		if b.w.cfg.Probe == nil {

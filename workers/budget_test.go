@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
@@ -37,7 +38,7 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(client.CloseIdleConnections)
 		cfg := b.fastConfig("budget", func(ctx context.Context, m *Message) error {
-			if _, err := client.CreateClient(ctx, createRequest()); err != nil {
+			if _, err := client.CreateClient(ctx, testkit.CreateRequest()); err != nil {
 				return err
 			}
 			created.Add(1)
@@ -68,15 +69,5 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 	t.Logf("calls per window: %v", counts)
 	for i, c := range counts[:len(counts)-1] {
 		require.GreaterOrEqual(t, float64(c), 0.9*limit, "window %d used %d of %d", i, c, limit)
-	}
-}
-
-func createRequest() *openmoove.CreateClientRequest {
-	return &openmoove.CreateClientRequest{
-		FirstName: "John", LastName: "Smith", Email: "john.smith@example.com",
-		PhoneNumber: "07700 900123", PropertyAddress: "123 High Street, London",
-		PropertyPostcode: "SW1A 1AA", SaleMethod: openmoove.SaleStandard,
-		EstateAgentEmail: "agent@youragency.com", ConveyancerEmail: "lawyer@lawfirm.com",
-		Products: []string{openmoove.ProductMooveReadyPack},
 	}
 }

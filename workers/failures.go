@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/streams"
 )
 
 // failureLog is the FAILURES bucket: each message's recorded failures, key
@@ -18,7 +18,7 @@ type failureLog struct {
 	kv jetstream.KeyValue
 }
 
-func failureKey(stream string, seq uint64) string { return stream + "." + strconv.FormatUint(seq, 10) }
+func failureKey(stream string, seq uint64) string { return streams.MessageKey(stream, seq) }
 
 // history returns m's recorded failures; none when it has had no
 // redelivery or the bucket cannot be read.

@@ -9,12 +9,12 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/retry"
 )
 
 // settleTimeout bounds each JetStream call that settles a message (DLQ
@@ -62,10 +62,7 @@ func (w *Worker) run(m *Message, received, deadline time.Time) error {
 	if window.After(deadline) {
 		window = deadline
 	}
-	bo := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(max(w.cfg.InProcessRetryWindow/16, time.Millisecond)),
-		backoff.WithRandomizationFactor(0.5), backoff.WithMultiplier(2),
-		backoff.WithMaxInterval(w.cfg.InProcessRetryWindow/2), backoff.WithMaxElapsedTime(0))
+	bo := retry.Backoff(max(w.cfg.InProcessRetryWindow/16, time.Millisecond), w.cfg.InProcessRetryWindow/2, 2)
 	for attempt := 0; ; attempt++ {
 		err := w.call(m, deadline)
 		if err == nil || failure.KindOf(err) != failure.Transient {
@@ -87,11 +84,7 @@ func (w *Worker) run(m *Message, received, deadline time.Time) error {
 		if time.Now().Add(next).After(window) {
 			return err
 		}
-		t := time.NewTimer(next)
-		select {
-		case <-t.C:
-		case <-w.stopping:
-			t.Stop()
+		if !retry.SleepUntil(w.stopping, next) {
 			return err
 		}
 		w.metrics.outcome(w.cfg.Name, "retried_in_process")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -33,10 +34,7 @@ type testBundle struct {
 // real HTTP, with a client for it.
 func setup(t *testing.T, sbCfg sandbox.Config, opts ...natstest.Option) *testBundle {
 	t.Helper()
-	s := natstest.Start(t, opts...)
-	top := streams.New("openmoove")
-	_, err := streams.Apply(t.Context(), s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t, opts...)
 	sb, err := sandbox.New(sbCfg)
 	require.NoError(t, err)
 	require.NoError(t, sb.Start(t.Context()))

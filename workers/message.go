@@ -6,6 +6,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/deadletter"
 )
 
 // Message is one delivery as a handler sees it. Handlers read it; they never
@@ -28,6 +30,14 @@ type Message struct {
 	Published time.Time
 
 	msg jetstream.Msg
+}
+
+// IdempotencyKey is the key the API call for m must use: the same for its
+// first delivery, its redeliveries and every replay of its dead letter (see
+// deadletter.IdempotencyKey). A handler whose body carries its own id (a
+// request_id) prefers that.
+func (m *Message) IdempotencyKey() string {
+	return deadletter.IdempotencyKey(m.Header.Get(deadletter.HeaderOriginalMsgID), m.MsgID, m.Stream, m.Seq)
 }
 
 // InProgress tells the server the handler is still working on the message,

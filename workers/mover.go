@@ -16,6 +16,7 @@ import (
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/retry"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -182,7 +183,7 @@ func (m *Mover) loop(ctx context.Context) {
 		if err != nil {
 			cancel()
 			m.log.Warn("fetch failed; retrying", logging.KeyError, err)
-			sleepCtx(ctx, 250*time.Millisecond)
+			retry.Sleep(ctx, 250*time.Millisecond)
 			continue
 		}
 		for msg := range messages(ctx, batch) {
@@ -327,13 +328,4 @@ func (m *Mover) register() error {
 		}
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -56,21 +58,28 @@ func TestMoverRescuesMessagesThatOutliveAckWait(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return b.streamMsgs(t, b.top.AdvisoriesStream()) == 0 }, "advisory acked")
 }
 
-func TestMoverWarnsAsTheDLQFills(t *testing.T) {
-	t.Parallel()
-	b := setup(t, sandbox.Config{})
-	// Shrink the DLQ so a few letters fill it past 80%.
+// shrinkDLQ caps the DLQ at 4 KiB, so that ten letters of 400 bytes fill
+// it, and returns it.
+func (b *testBundle) shrinkDLQ(t *testing.T) jetstream.Stream {
+	t.Helper()
 	st, err := b.js.Stream(t.Context(), b.top.DLQStream())
 	require.NoError(t, err)
 	sc := st.CachedInfo().Config
 	sc.MaxBytes = 4096
 	_, err = b.js.UpdateStream(t.Context(), sc)
 	require.NoError(t, err)
+	return st
+}
+
+func TestMoverWarnsAsTheDLQFills(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	b.shrinkDLQ(t) // a few letters fill it past 80%
 	for i := range 8 {
 		_, err := b.js.Publish(t.Context(), b.top.DLQSubject("openmoove.events.x"), bytes.Repeat([]byte{'x'}, 400))
 		require.NoError(t, err, "letter %d", i)
 	}
-	var logs syncBuffer
+	var logs testkit.Buffer
 	reg := prometheus.NewRegistry()
 	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, Metrics: reg, CheckEvery: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -79,23 +88,6 @@ func TestMoverWarnsAsTheDLQFills(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, mv.Stop(context.Background())) })
 	eventually(t, 5*time.Second, func() bool { return bytes.Contains(logs.Bytes(), []byte("the DLQ is filling up")) }, "a warning")
 	require.Greater(t, metricValue(t, reg, "omq_dlq_fill_ratio"), 0.8)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
 }
 
 // metricValue is the value of the first series of a gauge or counter.
@@ -123,12 +115,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 func TestMoverOutlastsAFullDLQ(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Config{})
-	st, err := b.js.Stream(t.Context(), b.top.DLQStream())
-	require.NoError(t, err)
-	sc := st.CachedInfo().Config
-	sc.MaxBytes = 4096
-	_, err = b.js.UpdateStream(t.Context(), sc)
-	require.NoError(t, err)
+	st := b.shrinkDLQ(t)
 	for {
 		if _, err := b.js.Publish(t.Context(), b.top.DLQSubject("openmoove.events.x"), bytes.Repeat([]byte{'x'}, 400)); err != nil {
 			break // full
@@ -137,7 +124,7 @@ func TestMoverOutlastsAFullDLQ(t *testing.T) {
 	// A message its consumer gave up on, and the server's advisory for it.
 	b.publishOne(t, "gaveup", 0)
 	adv := fmt.Sprintf(`{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":%q,"consumer":"gaveup","stream_seq":1,"deliveries":20}`, b.top.EventsStream())
-	_, err = b.js.Publish(t.Context(), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+b.top.EventsStream()+".gaveup", []byte(adv))
+	_, err := b.js.Publish(t.Context(), "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+b.top.EventsStream()+".gaveup", []byte(adv))
 	require.NoError(t, err)
 
 	mv, err := NewMover(b.js, MoverConfig{Topology: b.top, RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond})

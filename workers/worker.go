@@ -12,6 +12,7 @@ import (
 
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/retry"
 )
 
 // fetchWait bounds one pull request: how long the worker waits for messages
@@ -423,12 +424,7 @@ func (w *Worker) fetchFailed(ctx context.Context, err error) {
 		return
 	}
 	w.log.Warn("fetch failed; retrying", logging.KeyError, err)
-	t := time.NewTimer(250 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	retry.Sleep(ctx, 250*time.Millisecond)
 }
 
 // holdUntil is a time before which the worker does not fetch.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/broker"
+	"github.com/openmoove/omq/internal/system"
 )
 
 // connect reaches the NATS of a running omq: --nats-url, else the embedded
@@ -21,11 +22,7 @@ func connect(ctx context.Context, c *config.Config, name string) (*nats.Conn, je
 	if url == "" {
 		return nil, nil, usageErrorf("no NATS to reach: --nats-listen is off and --nats-url is empty; set --nats-url")
 	}
-	o := broker.ExternalOptions{
-		URL: url, Name: name, CredsFile: c.NATSCreds, NKeyFile: c.NATSNKey,
-		User: c.NATSUser, Password: c.NATSPassword, Token: c.NATSToken,
-		TLSCA: c.NATSTLSCA, TLSCert: c.NATSTLSCert, TLSKey: c.NATSTLSKey,
-	}
+	o := system.NATSOptions(*c, url, name, nil)
 	if c.EmbeddedNATS() && o.User == "" {
 		creds, err := broker.ReadPassword(c.DataDir)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/workers/properties"
@@ -57,11 +56,7 @@ could not be queued.`,
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err
 		}
-		table, err := assign.Load(cfg.Assignments)
-		if err != nil {
-			return usage(err)
-		}
-		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
+		rows, err := loadImport(cfg, args[0], format)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/openmoove/omq/assign"
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/openmoove"
 )
@@ -33,6 +35,17 @@ func (r importRow) valid() bool { return len(r.Fields) == 0 }
 // problems renders the field errors on one line, fields sorted.
 func (r importRow) problems() string {
 	return strings.TrimPrefix((&openmoove.ValidationError{Fields: r.Fields}).Error(), "openmoove: invalid create request: ")
+}
+
+// loadImport reads an import file completed as the worker will complete
+// it: the --assignments table's fills, then --default-estate-agent-email.
+// omq import queues what it reads; omq import status checks it.
+func loadImport(cfg *config.Config, path, format string) ([]importRow, error) {
+	table, err := assign.Load(cfg.Assignments)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return readImport(path, format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
 }
 
 // readImport reads every row of a CSV or JSON-lines file, validates each

@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
@@ -37,11 +36,7 @@ invalid (never queued). A summary line ends the report.`,
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err
 		}
-		table, err := assign.Load(cfg.Assignments)
-		if err != nil {
-			return usage(err)
-		}
-		rows, err := readImport(args[0], format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
+		rows, err := loadImport(cfg, args[0], format)
 		if err != nil {
 			return err
 		}

@@ -10,15 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 func publishEnv(t *testing.T) (url string, count func() uint64) {
 	t.Helper()
-	s := natstest.Start(t, natstest.Listen())
-	top := streams.New("openmoove")
-	_, err := streams.Apply(context.Background(), s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t, natstest.Listen())
 	return s.AuthURL(), func() uint64 {
 		st, err := s.JS.Stream(context.Background(), top.EventsStream())
 		require.NoError(t, err)

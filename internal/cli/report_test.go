@@ -11,18 +11,15 @@ import (
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 // omq track / untrack / report against a NATS with the TRACKING bucket; the
 // snapshots are written as the poller writes them.
 func TestTrackUntrackReport(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t, natstest.Listen())
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t, natstest.Listen())
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
 	const (
 		late  = "11111111-1111-4111-8111-111111111111"
 		soon  = "22222222-2222-4222-8222-222222222222"

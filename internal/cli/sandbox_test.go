@@ -1,41 +1,23 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestSandboxCommand(t *testing.T) {
 	t.Parallel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	sigs := make(chan os.Signal, 1)
 	e := &Env{Stdout: &out, Stderr: &errOut, Signals: sigs, Exit: func(int) {},
 		LookupEnv: func(string) (string, bool) { return "", false }}
@@ -67,14 +49,14 @@ func TestSandboxCommand(t *testing.T) {
 
 func TestSandboxCommandUsage(t *testing.T) {
 	t.Parallel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	e := &Env{Stdout: &out, Stderr: &errOut, Exit: func(int) {}, LookupEnv: func(string) (string, bool) { return "", false }}
 	code := Main(context.Background(), []string{"sandbox", "--webhook-url", "http://127.0.0.1:1/hook"}, e)
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut.String(), "WebhookSecret is required")
 	require.Contains(t, errOut.String(), "omq sandbox --help")
 
-	out = syncBuffer{}
+	out = testkit.Buffer{}
 	require.Equal(t, 0, Main(context.Background(), []string{"sandbox", "--help"}, &Env{Stdout: &out, Stderr: &errOut}))
 	require.Contains(t, out.String(), "omq sandbox --addr 127.0.0.1:8090 --api-key om_test_key")
 }

@@ -1,9 +1,7 @@
 package ingest_test
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,22 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/ingest"
-	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 // setupItems is setup with a 1 MiB body cap and the given item cap (0: the
 // default).
 func setupItems(t *testing.T, maxItems int) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	mux := http.NewServeMux()
-	_, err = ingest.Register(mux, ingest.Options{Token: token, MaxBytes: 1 << 20, MaxItems: maxItems, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
+	_, err := ingest.Register(mux, ingest.Options{Token: token, MaxBytes: 1 << 20, MaxItems: maxItems, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
@@ -44,14 +36,7 @@ func emptyItems(size int) string {
 // postRaw posts body and returns the status and the raw answer.
 func postRaw(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, b := send(t, url, "Bearer "+token, body)
 	return resp.StatusCode, string(b)
 }
 

@@ -6,15 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/ingest"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
-	"github.com/openmoove/omq/streams"
 )
 
 const goodProperty = `{"request_id":"crm-42","first_name":"Ada","last_name":"Byron","email":"ada@example.com",
@@ -97,14 +95,9 @@ func TestPropertiesBadInput(t *testing.T) {
 // the API would refuse as given is accepted.
 func TestPropertiesFillFromAssignments(t *testing.T) {
 	t.Parallel()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	mux := http.NewServeMux()
-	_, err = ingest.Register(mux, ingest.Options{Token: token, JS: s.JS, Topology: top,
+	_, err := ingest.Register(mux, ingest.Options{Token: token, JS: s.JS, Topology: top,
 		Fill: func(r *openmoove.CreateClientRequest) { r.AuctioneerEmail = "auctions@example.com" }})
 	require.NoError(t, err)
 	hs := httptest.NewServer(mux)

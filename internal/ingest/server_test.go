@@ -16,6 +16,7 @@ import (
 
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -32,12 +33,7 @@ type bundle struct {
 
 func setup(t *testing.T, maxBytes int) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
+	s, top := testkit.JetStream(t)
 	mux := http.NewServeMux()
 	srv, err := ingest.Register(mux, ingest.Options{Token: token, MaxBytes: maxBytes, JS: s.JS, Topology: top, PublishTimeout: 2 * time.Second})
 	require.NoError(t, err)
@@ -58,7 +54,9 @@ func post(t *testing.T, url, auth, body string, hdr ...string) answer {
 	return postAt(t, url+"/v1/events", auth, body, hdr...)
 }
 
-func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
+// send POSTs body to url with the Authorization auth ("" for none) and the
+// header pairs hdr, and returns the answer, its body read.
+func send(t *testing.T, url, auth, body string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -71,7 +69,14 @@ func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, b
+}
+
+func postAt(t *testing.T, url, auth, body string, hdr ...string) answer {
+	t.Helper()
+	resp, b := send(t, url, auth, body, hdr...)
 	var out map[string]any
 	require.NoError(t, json.Unmarshal(b, &out), "every answer is JSON: %s", b)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))

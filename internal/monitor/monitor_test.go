@@ -11,8 +11,8 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/monitor"
-	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -38,18 +38,9 @@ type bundle struct {
 // and one on track, all tracked and polled once.
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
-	sb, err := sandbox.New(sandbox.Config{RateLimit: -1, Now: func() time.Time { return t0 }})
-	require.NoError(t, err)
-	require.NoError(t, sb.Start(ctx))
-	t.Cleanup(func() { _ = sb.Close(context.Background()) })
-	api, err := openmoove.New(openmoove.Config{BaseURL: sb.URL(), APIKey: key})
-	require.NoError(t, err)
-	t.Cleanup(api.CloseIdleConnections)
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1, Now: func() time.Time { return t0 }})
 	store, err := poller.OpenStore(ctx, s.JS, top)
 	require.NoError(t, err)
 	b := &bundle{js: s.JS, top: top, sb: sb, api: api, store: store}

@@ -11,12 +11,11 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
 
@@ -35,10 +34,7 @@ const (
 // returns creations a second and the poller's reads.
 func creationRate(b *testing.B, polling bool) (float64, int) {
 	ctx := context.Background()
-	ns := natstest.Start(b)
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, ns.JS, top, nil)
-	require.NoError(b, err)
+	ns, top := testkit.JetStream(b)
 	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
 	require.NoError(b, err)
 	require.NoError(b, sb.Start(ctx))

@@ -10,8 +10,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -31,18 +31,9 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
-	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
-	require.NoError(t, err)
-	require.NoError(t, sb.Start(ctx))
-	t.Cleanup(func() { _ = sb.Close(context.Background()) })
-	api, err := openmoove.New(openmoove.Config{BaseURL: sb.URL(), APIKey: key})
-	require.NoError(t, err)
-	t.Cleanup(api.CloseIdleConnections)
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1})
 	store, err := poller.OpenStore(ctx, s.JS, top)
 	require.NoError(t, err)
 	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/cli"
 	"github.com/openmoove/omq/internal/system"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
@@ -39,24 +39,6 @@ const (
 )
 
 var canaries = []string{canaryAPIKey, canaryIngest, canaryWebhook, canaryWebhook2, canaryNATSPass, canaryWrong, "SECRET_canary"}
-
-// lockedBuffer is a log sink shared by goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // leakCheck collects every text omq produced and reports any canary in it.
 type leakCheck struct {
@@ -105,10 +87,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	check := &leakCheck{t: t, texts: map[string]string{}}
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	sbLogs := &lockedBuffer{}
+	sbLogs := &testkit.Buffer{}
 	sb, err := sandbox.New(sandbox.Config{Keys: map[string]string{canaryAPIKey: "partner"}, Seed: 1,
 		Logger: slog.New(slog.NewJSONHandler(sbLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -352,7 +334,7 @@ func TestEmbeddedNATSPasswordNeverLogged(t *testing.T) {
 // signal; it returns the exit status and everything it wrote.
 func runOMQ(ctx context.Context, t *testing.T, env func(string) (string, bool), args ...string) (int, string) {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &testkit.Buffer{}
 	sigs := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {

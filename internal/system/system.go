@@ -178,12 +178,7 @@ func (s *System) startNATS(ctx context.Context) error {
 		s.deps.Conn = nc
 		return nil
 	}
-	nc, err := broker.ConnectExternal(broker.ExternalOptions{
-		URL: cfg.NATSURL, Name: "omq", CredsFile: cfg.NATSCreds, NKeyFile: cfg.NATSNKey,
-		User: cfg.NATSUser, Password: cfg.NATSPassword, Token: cfg.NATSToken,
-		TLSCA: cfg.NATSTLSCA, TLSCert: cfg.NATSTLSCert, TLSKey: cfg.NATSTLSKey,
-		Logger: s.log.With(logging.KeyComponent, "nats"),
-	})
+	nc, err := broker.ConnectExternal(NATSOptions(cfg, cfg.NATSURL, "omq", s.log.With(logging.KeyComponent, "nats")))
 	if err != nil {
 		return err
 	}

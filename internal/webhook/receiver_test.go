@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -34,24 +34,7 @@ type bundle struct {
 	srv  *httptest.Server
 	nats *natstest.Server
 	top  streams.Topology
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testkit.Buffer
 }
 
 func setup(t *testing.T, maxBytes int64) *bundle {
@@ -63,13 +46,8 @@ func setup(t *testing.T, maxBytes int64) *bundle {
 // filled in.
 func setupWith(t *testing.T, opts webhook.Options) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
-	logs := &syncBuffer{}
+	s, top := testkit.JetStream(t)
+	logs := &testkit.Buffer{}
 	mux := http.NewServeMux()
 	opts.Secrets, opts.JS, opts.Topology = []string{newSecret, oldSecret}, s.JS, top
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -197,7 +175,7 @@ func TestUnavailableIs503(t *testing.T) {
 
 func TestOffWithoutSecret(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	mux := http.NewServeMux()
 	r, err := webhook.Register(mux, webhook.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	require.NoError(t, err)

@@ -29,8 +29,9 @@
 // a new transaction costs one milestones read. With --milestone-mode notify
 // step 4 makes no call: the outcome is published for every event.
 //
-// The event id (or, for events published without one, the original
-// Msg-Id, kept in Omq-Original-Msg-Id across a dead-letter replay) is the
-// idempotency key: a redelivery of the event that completed a milestone
-// republishes the same outcome id and makes no call.
+// The event id (or, for events published without one, the message's
+// workers.Message.IdempotencyKey: the original Msg-Id, kept in
+// Omq-Original-Msg-Id across a dead-letter replay, else "<stream>:<seq>") is
+// the idempotency key: a redelivery or replay of the event that completed a
+// milestone republishes the same outcome id and makes no call.
 package milestones

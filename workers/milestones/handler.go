@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
@@ -222,7 +221,7 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 		req.CompletedAt = &at
 	}
 	_, err := h.cfg.API.UpdateMilestone(ctx, ev.TransactionID, target.ID, req)
-	if status(err) == http.StatusNotFound && !e.fresh {
+	if openmoove.IsNotFound(err) && !e.fresh {
 		name := target.Name
 		if e, err = h.refresh(ctx, ev, m, e); err != nil {
 			return nil, nil, err
@@ -235,9 +234,9 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 		}
 		_, err = h.cfg.API.UpdateMilestone(ctx, ev.TransactionID, target.ID, req)
 	}
-	switch status(err) {
-	case 0:
-	case http.StatusNotFound, http.StatusMethodNotAllowed:
+	switch {
+	case err == nil: // checked first: StatusOf is 0 for a network error too
+	case openmoove.IsNotFound(err) || openmoove.StatusOf(err) == http.StatusMethodNotAllowed:
 		return nil, nil, failure.PermanentError(fmt.Errorf("%w; the API cannot update milestone %q of transaction %s: if it has no milestone update endpoint, run the milestone worker with --milestone-mode notify, then replay this dead letter",
 			err, target.Name, ev.TransactionID))
 	default:
@@ -252,7 +251,7 @@ func (h *Handler) complete(ctx context.Context, ev events.Event, m *workers.Mess
 // time (the transaction's creation may still be queued), then permanent.
 func (h *Handler) refresh(ctx context.Context, ev events.Event, m *workers.Message, old *entry) (*entry, error) {
 	ms, err := h.cfg.API.Milestones(ctx, ev.TransactionID)
-	if status(err) == http.StatusNotFound {
+	if openmoove.IsNotFound(err) {
 		age := h.cfg.Now().Sub(m.Published)
 		if age < h.cfg.Grace {
 			// Not a failure yet: the API answered, the transaction may simply
@@ -297,21 +296,9 @@ func decode(m *workers.Message, top streams.Topology) (events.Event, error) {
 		return ev, failure.PermanentError(fmt.Errorf("invalid event: type %q does not match its subject %s (publish it to %s)", ev.Type, m.Subject, want))
 	}
 	if ev.ID == "" {
-		ev.ID = idempotencyKey(m)
+		ev.ID = m.IdempotencyKey()
 	}
 	return ev, nil
-}
-
-// idempotencyKey is the event's original id: a replay carries it in
-// Omq-Original-Msg-Id, because its own Msg-Id is "<id>:replay:<n>".
-func idempotencyKey(m *workers.Message) string {
-	if id := m.Header.Get(deadletter.HeaderOriginalMsgID); id != "" {
-		return id
-	}
-	if m.MsgID != "" {
-		return m.MsgID
-	}
-	return fmt.Sprintf("%s-%d", m.Stream, m.Seq)
 }
 
 func pick(e *entry, candidates []string) *cached {
@@ -321,17 +308,6 @@ func pick(e *entry, candidates []string) *cached {
 		}
 	}
 	return nil
-}
-
-func status(err error) int {
-	if err == nil {
-		return 0
-	}
-	var oe *openmoove.Error
-	if errors.As(err, &oe) {
-		return oe.Status
-	}
-	return -1
 }
 
 func quoteList(names []string) string {

@@ -18,7 +18,7 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -46,11 +46,8 @@ type opts struct {
 // (rate limits off) and the milestone worker with time scaled down.
 func setup(t testing.TB, o opts) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
 	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
 	require.NoError(t, err)
 	var base string
@@ -110,6 +107,17 @@ func (b *bundle) publish(t testing.TB, typ, msgID string, body string) {
 	if msgID != "" {
 		m.Header.Set(jetstream.MsgIDHeader, msgID)
 	}
+	_, err := b.js.PublishMsg(context.Background(), m)
+	require.NoError(t, err)
+}
+
+// replay publishes body as omq dlq replay would for the message whose
+// idempotency key is key (dead letter 3).
+func (b *bundle) replay(t testing.TB, typ, body, key string) {
+	t.Helper()
+	m := &nats.Msg{Subject: b.top.EventSubject(typ), Data: []byte(body), Header: nats.Header{}}
+	m.Header.Set(jetstream.MsgIDHeader, key+":replay:3")
+	m.Header.Set(deadletter.HeaderOriginalMsgID, key)
 	_, err := b.js.PublishMsg(context.Background(), m)
 	require.NoError(t, err)
 }

@@ -1,17 +1,15 @@
 package milestones_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/config"
@@ -164,6 +162,31 @@ func TestUpdateEndpointMissing(t *testing.T) {
 	}
 }
 
+// A PATCH whose connection drops has no HTTP status: it must be retried, not
+// taken for a success (the handler once read "no status" as "done").
+func TestDroppedUpdateIsRetried(t *testing.T) {
+	t.Parallel()
+	var dropped atomic.Bool
+	dropFirstPatch := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPatch && dropped.CompareAndSwap(false, true) {
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	b := setup(t, opts{wrap: dropFirstPatch})
+	tx := b.property(t, "standard")
+	b.event(t, events.Event{ID: "d-1", Type: events.TypeOfferAccepted, TransactionID: tx})
+	require.Eventually(t, func() bool { return b.completed(t, tx, "Offer Acceptance") }, 10*time.Second, 5*time.Millisecond)
+	require.True(t, dropped.Load())
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 5*time.Second, 5*time.Millisecond)
+}
+
 func TestReplayUsesOriginalID(t *testing.T) {
 	t.Parallel()
 	b := setup(t, opts{})
@@ -175,12 +198,27 @@ func TestReplayUsesOriginalID(t *testing.T) {
 	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, "orig-7", b.outcomes(t)[0].EventID)
 
-	replay := &nats.Msg{Subject: b.top.EventSubject(events.TypeCompletionDateSet), Data: body, Header: nats.Header{}}
-	replay.Header.Set(jetstream.MsgIDHeader, "orig-7:replay:3")
-	replay.Header.Set(deadletter.HeaderOriginalMsgID, "orig-7")
-	_, err := b.js.PublishMsg(context.Background(), replay)
-	require.NoError(t, err)
+	b.replay(t, events.TypeCompletionDateSet, string(body), "orig-7")
 	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay of the event that completed it makes no call")
 	require.Len(t, b.outcomes(t), 1, "and its outcome has the same id")
+}
+
+// An event with no id published with no Msg-Id is keyed by where it is
+// stored, in the form a replay of its dead letter carries
+// (deadletter.IdempotencyKey): the two must agree, or the replay of the event
+// that completed a milestone would look like someone else's completion.
+func TestEventWithoutAnyIDIsKeyedLikeItsReplay(t *testing.T) {
+	t.Parallel()
+	b := setup(t, opts{})
+	tx := b.property(t, "standard")
+	body := []byte(`{"type":"completion_date_set","transaction_id":"` + tx + `"}`)
+	b.publish(t, events.TypeCompletionDateSet, "", string(body))
+	require.Eventually(t, func() bool { return len(b.outcomes(t)) == 1 }, 10*time.Second, 5*time.Millisecond)
+	want := deadletter.IdempotencyKey("", "", b.top.EventsStream(), 1)
+	require.Equal(t, want, b.outcomes(t)[0].EventID)
+
+	b.replay(t, events.TypeCompletionDateSet, string(body), want)
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay makes no second call")
 }

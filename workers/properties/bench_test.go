@@ -11,11 +11,10 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
 )
 
@@ -25,10 +24,7 @@ import (
 // omq run.
 func drain(b testing.TB, sb *sandbox.Server, n int, limits *budget.Limits) (time.Duration, int) {
 	ctx := context.Background()
-	ns := natstest.Start(b)
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, ns.JS, top, nil)
-	require.NoError(b, err)
+	ns, top := testkit.JetStream(b)
 	apiCfg := openmoove.Config{BaseURL: sb.URL(), APIKey: sandbox.DefaultAPIKey}
 	if limits != nil {
 		bud, err := budget.New(ctx, ns.JS, top, *limits)

@@ -7,14 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/assign"
-	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
@@ -122,16 +120,10 @@ func (c *Creator) Ledger() *Ledger { return c.ledger }
 // Nats-Msg-Id without a replay's ":replay:<id>" suffix), else
 // "<stream>:<seq>".
 func RequestID(cp events.CreateProperty, m *workers.Message) string {
-	switch {
-	case cp.RequestID != "":
+	if cp.RequestID != "" {
 		return cp.RequestID
-	case m.Header.Get(deadletter.HeaderOriginalMsgID) != "":
-		return m.Header.Get(deadletter.HeaderOriginalMsgID)
-	case m.MsgID != "":
-		id, _, _ := strings.Cut(m.MsgID, ":replay:")
-		return id
 	}
-	return m.Stream + ":" + strconv.FormatUint(m.Seq, 10)
+	return m.IdempotencyKey()
 }
 
 // Handle is the workers.Handler of the property worker.
@@ -146,7 +138,7 @@ func (c *Creator) Handle(ctx context.Context, m *workers.Message) error {
 		// would make a subject NATS refuses, closing the connection.
 		return failure.PermanentError(fmt.Errorf("properties: request_id (or, without one, the Nats-Msg-Id) %q: %s", shorten(id), msg))
 	}
-	owner := m.Stream + ":" + strconv.FormatUint(m.Seq, 10)
+	owner := streams.MessageRef(m.Stream, m.Seq)
 	log := c.log.With("request_id", id, logging.KeySeq, m.Seq)
 
 	e, rev, err := c.ledger.Get(ctx, id)

@@ -17,7 +17,7 @@ import (
 	"github.com/openmoove/omq/assign"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
-	"github.com/openmoove/omq/internal/natstest"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -35,20 +35,8 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	ns := natstest.Start(t)
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, ns.JS, top, nil)
-	require.NoError(t, err)
-	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
-	require.NoError(t, err)
-	require.NoError(t, sb.Start(ctx))
-	api, err := openmoove.New(openmoove.Config{BaseURL: sb.URL(), APIKey: sandbox.DefaultAPIKey})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		api.CloseIdleConnections()
-		_ = sb.Close(context.Background())
-	})
+	ns, top := testkit.JetStream(t)
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1})
 	return &bundle{sb: sb, api: api, js: ns.JS, top: top}
 }
 

@@ -14,10 +14,9 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natstest"
-	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -31,16 +30,8 @@ import (
 func TestKilledAfterTheAPIAnsweredCreatesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := natstest.Start(t, natstest.Listen())
-	top := streams.New("openmoove")
-	_, err := streams.Apply(ctx, ns.JS, top, nil)
-	require.NoError(t, err)
-	sb, err := sandbox.New(sandbox.Config{RateLimit: -1})
-	require.NoError(t, err)
-	require.NoError(t, sb.Start(ctx))
-	api, err := openmoove.New(openmoove.Config{BaseURL: sb.URL(), APIKey: sandbox.DefaultAPIKey})
-	require.NoError(t, err)
-	t.Cleanup(func() { api.CloseIdleConnections(); _ = sb.Close(context.Background()) })
+	ns, top := testkit.JetStream(t, natstest.Listen())
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1})
 
 	settings := config.Defaults()
 	settings.AckWait, settings.Concurrency = time.Second, 2

@@ -1,14 +1,12 @@
 package webhooks_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +17,8 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/internal/webhook"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
@@ -41,51 +39,25 @@ type bundle struct {
 	sb    *sandbox.Server
 	api   *openmoove.Client
 	store *poller.Store
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 	hook  string               // the receiver's URL
 	reg   *prometheus.Registry // the worker's metrics
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // setup wires what omq run wires: the sandbox sends signed webhooks to the
 // receiver over real HTTP, the receiver stores them, the worker handles them.
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	s := natstest.Start(t)
-	top := streams.New("openmoove")
+	s, top := testkit.JetStream(t)
 	ctx := context.Background()
-	_, err := streams.Apply(ctx, s.JS, top, nil)
-	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	mux := http.NewServeMux()
-	_, err = webhook.Register(mux, webhook.Options{Secrets: []string{secret}, JS: s.JS, Topology: top, Logger: log})
+	_, err := webhook.Register(mux, webhook.Options{Secrets: []string{secret}, JS: s.JS, Topology: top, Logger: log})
 	require.NoError(t, err)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	sb, err := sandbox.New(sandbox.Config{RateLimit: -1, WebhookURL: hs.URL + webhook.Path, WebhookSecret: secret, TimeScale: 0.001})
-	require.NoError(t, err)
-	require.NoError(t, sb.Start(ctx))
-	t.Cleanup(func() { _ = sb.Close(context.Background()) })
-	api, err := openmoove.New(openmoove.Config{BaseURL: sb.URL(), APIKey: key})
-	require.NoError(t, err)
-	t.Cleanup(api.CloseIdleConnections)
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1, WebhookURL: hs.URL + webhook.Path, WebhookSecret: secret, TimeScale: 0.001})
 	store, err := poller.OpenStore(ctx, s.JS, top)
 	require.NoError(t, err)
 
