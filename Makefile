@@ -46,8 +46,8 @@ FUZZ_TARGETS := \
 	./events:FuzzLoadMilestoneMap \
 	./internal/cli:FuzzImportCSV \
 	./internal/cli:FuzzImportJSONL \
-	./internal/webhook:FuzzVerify \
-	./internal/webhook:FuzzEventOf \
+	./internal/webhookreceiver:FuzzVerify \
+	./internal/webhookreceiver:FuzzEventOf \
 	./workers/webhooks:FuzzDecodeEnvelope \
 	./deadletter:FuzzValidateEdit \
 	./deadletter:FuzzReplayMsg \

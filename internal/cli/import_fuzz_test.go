@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/assign"
+	"github.com/openmoove/omq/events"
 )
 
 // Seeds beyond these are in testdata/fuzz/FuzzImportCSV and

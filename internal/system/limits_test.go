@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/httpserve/httpservetest"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 )
 
 const (
@@ -88,7 +88,7 @@ func TestSlowBodiesAndIdleConnectionsAreClosed(t *testing.T) {
 // slowRequest is a webhook's headers and all of its body but five bytes,
 // shared so that the clients' own memory stays out of the measurement.
 var slowRequest = []byte(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: omq\r\nContent-Type: application/json\r\n%s: sha256=%s\r\nContent-Length: %d\r\n\r\n",
-	webhook.Path, webhook.SignatureHeader, strings.Repeat("0", 64), slowDeclared) +
+	webhookreceiver.Path, webhookreceiver.SignatureHeader, strings.Repeat("0", 64), slowDeclared) +
 	`{"event":"x","pad":"` + strings.Repeat("a", slowDeclared-25))
 
 // slowBody sends a webhook's headers and all of its body but five bytes,

@@ -8,7 +8,7 @@ import (
 	"github.com/openmoove/omq/internal/ingest"
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
 	"github.com/openmoove/omq/workers/properties"
@@ -71,7 +71,7 @@ func newProperties(ctx context.Context, d *Deps) ([]Component, error) {
 // applies what it receives; without --webhook-secret the receiver logs that
 // webhooks are off and there is no worker.
 func newWebhooks(ctx context.Context, d *Deps) ([]Component, error) {
-	r, err := webhook.Register(d.Mux, webhook.Options{Secrets: d.Config.WebhookSecrets, MaxBytes: int64(d.Config.WebhookMaxBytes), JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
+	r, err := webhookreceiver.Register(d.Mux, webhookreceiver.Options{Secrets: d.Config.WebhookSecrets, MaxBytes: int64(d.Config.WebhookMaxBytes), JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics})
 	if err != nil || r == nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
@@ -77,7 +77,7 @@ func (s *System) webhookSandbox(tweak func(*sandbox.Config)) func(*sandbox.Confi
 				if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 					host = "127.0.0.1"
 				}
-				c.WebhookURL = "http://" + net.JoinHostPort(host, port) + webhook.Path
+				c.WebhookURL = "http://" + net.JoinHostPort(host, port) + webhookreceiver.Path
 				c.WebhookSecret = secrets[0]
 			}
 		}

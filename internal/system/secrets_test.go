@@ -22,7 +22,7 @@ import (
 	"github.com/openmoove/omq/internal/cli"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/internal/testkit"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
@@ -180,13 +180,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// Webhooks: no, malformed and wrong signatures; a signed unusable body.
 	wh := `{"event":"property.updated","timestamp":"2024-01-01T00:00:00Z","data":{"property_id":1}}`
-	for _, sig := range []string{"", "sha256=" + canaryWrong, webhook.Sign(canaryWrong, []byte(wh)), "sha256=" + canaryWebhook} {
-		if code := send("webhook bad signature", http.MethodPost, webhook.Path, wh, map[string]string{webhook.SignatureHeader: sig}); code != http.StatusUnauthorized {
+	for _, sig := range []string{"", "sha256=" + canaryWrong, webhookreceiver.Sign(canaryWrong, []byte(wh)), "sha256=" + canaryWebhook} {
+		if code := send("webhook bad signature", http.MethodPost, webhookreceiver.Path, wh, map[string]string{webhookreceiver.SignatureHeader: sig}); code != http.StatusUnauthorized {
 			t.Errorf("webhook with signature %q: %d, want 401", sig, code)
 		}
 	}
 	bad := `{"event":"property.created","data":"not an object"}`
-	send("webhook signed", http.MethodPost, webhook.Path, bad, map[string]string{webhook.SignatureHeader: webhook.Sign(canaryWebhook2, []byte(bad))})
+	send("webhook signed", http.MethodPost, webhookreceiver.Path, bad, map[string]string{webhookreceiver.SignatureHeader: webhookreceiver.Sign(canaryWebhook2, []byte(bad))})
 
 	// Raw messages no worker can use: each is dead-lettered.
 	nc, err := nats.Connect(natsURL, nats.UserInfo("omq", canaryNATSPass))

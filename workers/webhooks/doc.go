@@ -1,5 +1,5 @@
 // Package webhooks is the webhook worker: it consumes the verified OpenMoove
-// webhooks that the receiver (package internal/webhook) stored in the
+// webhooks that the receiver (package internal/webhookreceiver) stored in the
 // OPENMOOVE_WEBHOOKS stream, on the shared worker runtime (package
 // workers), durable consumer "webhooks".
 //

@@ -19,7 +19,7 @@ import (
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/poller"
 	"github.com/openmoove/omq/internal/testkit"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -53,11 +53,11 @@ func setup(t *testing.T) *bundle {
 	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	mux := http.NewServeMux()
-	_, err := webhook.Register(mux, webhook.Options{Secrets: []string{secret}, JS: s.JS, Topology: top, Logger: log})
+	_, err := webhookreceiver.Register(mux, webhookreceiver.Options{Secrets: []string{secret}, JS: s.JS, Topology: top, Logger: log})
 	require.NoError(t, err)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1, WebhookURL: hs.URL + webhook.Path, WebhookSecret: secret, TimeScale: 0.001})
+	sb, api := testkit.Sandbox(t, sandbox.Config{RateLimit: -1, WebhookURL: hs.URL + webhookreceiver.Path, WebhookSecret: secret, TimeScale: 0.001})
 	store, err := poller.OpenStore(ctx, s.JS, top)
 	require.NoError(t, err)
 
@@ -74,7 +74,7 @@ func setup(t *testing.T) *bundle {
 		defer cancel()
 		_ = w.Stop(ctx)
 	})
-	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store, logs: logs, hook: hs.URL + webhook.Path, reg: reg}
+	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store, logs: logs, hook: hs.URL + webhookreceiver.Path, reg: reg}
 }
 
 func (b *bundle) create(t *testing.T) (string, int64) {

@@ -1,4 +1,4 @@
-package webhook_test
+package webhookreceiver_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/testkit"
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
 )
@@ -39,19 +39,19 @@ type bundle struct {
 
 func setup(t *testing.T, maxBytes int64) *bundle {
 	t.Helper()
-	return setupWith(t, webhook.Options{MaxBytes: maxBytes})
+	return setupWith(t, webhookreceiver.Options{MaxBytes: maxBytes})
 }
 
 // setupWith serves a receiver with opts, its secrets, NATS and logger
 // filled in.
-func setupWith(t *testing.T, opts webhook.Options) *bundle {
+func setupWith(t *testing.T, opts webhookreceiver.Options) *bundle {
 	t.Helper()
 	s, top := testkit.JetStream(t)
 	logs := &testkit.Buffer{}
 	mux := http.NewServeMux()
 	opts.Secrets, opts.JS, opts.Topology = []string{newSecret, oldSecret}, s.JS, top
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r, err := webhook.Register(mux, opts)
+	r, err := webhookreceiver.Register(mux, opts)
 	require.NoError(t, err)
 	require.NotNil(t, r)
 	srv := httptest.NewServer(mux)
@@ -61,10 +61,10 @@ func setupWith(t *testing.T, opts webhook.Options) *bundle {
 
 func (b *bundle) post(t *testing.T, body []byte, sig string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhook.Path, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhookreceiver.Path, bytes.NewReader(body))
 	require.NoError(t, err)
 	if sig != "" {
-		req.Header.Set(webhook.SignatureHeader, sig)
+		req.Header.Set(webhookreceiver.SignatureHeader, sig)
 	}
 	resp, err := b.srv.Client().Do(req)
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ func milestoneBody(id int) []byte {
 func TestSignatures(t *testing.T) {
 	t.Parallel()
 	// Every refusal logged, to see each reason named.
-	b := setupWith(t, webhook.Options{WarnEvery: time.Nanosecond})
+	b := setupWith(t, webhookreceiver.Options{WarnEvery: time.Nanosecond})
 	body := milestoneBody(1)
 	tampered := bytes.Replace(body, []byte("456"), []byte("457"), 1)
 	tests := []struct {
@@ -98,13 +98,13 @@ func TestSignatures(t *testing.T) {
 		sig  string
 		want int
 	}{
-		{"valid under the new secret", body, webhook.Sign(newSecret, body), http.StatusOK},
-		{"old secret during rotation", milestoneBody(2), webhook.Sign(oldSecret, milestoneBody(2)), http.StatusOK},
-		{"wrong secret", milestoneBody(3), webhook.Sign("not-the-secret", milestoneBody(3)), http.StatusUnauthorized},
+		{"valid under the new secret", body, webhookreceiver.Sign(newSecret, body), http.StatusOK},
+		{"old secret during rotation", milestoneBody(2), webhookreceiver.Sign(oldSecret, milestoneBody(2)), http.StatusOK},
+		{"wrong secret", milestoneBody(3), webhookreceiver.Sign("not-the-secret", milestoneBody(3)), http.StatusUnauthorized},
 		{"missing header", milestoneBody(4), "", http.StatusUnauthorized},
-		{"no sha256= prefix", milestoneBody(5), strings.TrimPrefix(webhook.Sign(newSecret, milestoneBody(5)), "sha256="), http.StatusUnauthorized},
+		{"no sha256= prefix", milestoneBody(5), strings.TrimPrefix(webhookreceiver.Sign(newSecret, milestoneBody(5)), "sha256="), http.StatusUnauthorized},
 		{"not hex", milestoneBody(6), "sha256=" + strings.Repeat("zz", 32), http.StatusUnauthorized},
-		{"tampered body", tampered, webhook.Sign(newSecret, body), http.StatusUnauthorized},
+		{"tampered body", tampered, webhookreceiver.Sign(newSecret, body), http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, b.post(t, tt.body, tt.sig), tt.name)
@@ -123,15 +123,15 @@ func TestSignatures(t *testing.T) {
 func TestVerifyAgreesWithSandbox(t *testing.T) {
 	t.Parallel()
 	body := milestoneBody(1)
-	require.NoError(t, webhook.Verify([][]byte{[]byte("a"), []byte(newSecret)}, body, sandbox.Sign(newSecret, body)))
+	require.NoError(t, webhookreceiver.Verify([][]byte{[]byte("a"), []byte(newSecret)}, body, sandbox.Sign(newSecret, body)))
 	for header, want := range map[string]error{
-		"":                           webhook.ErrMissingSignature,
-		"sha1=abc":                   webhook.ErrMalformedSignature,
-		"sha256=abc":                 webhook.ErrMalformedSignature,
-		sandbox.Sign("x", body):      webhook.ErrWrongSignature,
-		webhook.Sign(newSecret, nil): webhook.ErrWrongSignature,
+		"":                                   webhookreceiver.ErrMissingSignature,
+		"sha1=abc":                           webhookreceiver.ErrMalformedSignature,
+		"sha256=abc":                         webhookreceiver.ErrMalformedSignature,
+		sandbox.Sign("x", body):              webhookreceiver.ErrWrongSignature,
+		webhookreceiver.Sign(newSecret, nil): webhookreceiver.ErrWrongSignature,
 	} {
-		require.True(t, errors.Is(webhook.Verify([][]byte{[]byte(newSecret)}, body, header), want), header)
+		require.True(t, errors.Is(webhookreceiver.Verify([][]byte{[]byte(newSecret)}, body, header), want), header)
 	}
 }
 
@@ -140,7 +140,7 @@ func TestSameWebhookThreeTimesIsOneMessage(t *testing.T) {
 	b := setup(t, 0)
 	body := milestoneBody(7)
 	for range 3 {
-		require.Equal(t, http.StatusOK, b.post(t, body, webhook.Sign(newSecret, body)))
+		require.Equal(t, http.StatusOK, b.post(t, body, webhookreceiver.Sign(newSecret, body)))
 	}
 	require.EqualValues(t, 1, b.stored(t))
 	msg, err := b.nats.JS.Stream(context.Background(), b.top.WebhooksStream())
@@ -148,7 +148,7 @@ func TestSameWebhookThreeTimesIsOneMessage(t *testing.T) {
 	m, err := msg.GetMsg(context.Background(), 1)
 	require.NoError(t, err)
 	require.Equal(t, "openmoove.webhooks.property.milestone.updated", m.Subject)
-	require.Equal(t, webhook.MsgID(body), m.Header.Get("Nats-Msg-Id"))
+	require.Equal(t, webhookreceiver.MsgID(body), m.Header.Get("Nats-Msg-Id"))
 	require.Equal(t, body, m.Data)
 }
 
@@ -156,9 +156,9 @@ func TestBodyCapAndBadBodies(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 2048)
 	big := []byte(`{"event":"property.updated","pad":"` + strings.Repeat("x", 4096) + `"}`)
-	require.Equal(t, http.StatusRequestEntityTooLarge, b.post(t, big, webhook.Sign(newSecret, big)))
+	require.Equal(t, http.StatusRequestEntityTooLarge, b.post(t, big, webhookreceiver.Sign(newSecret, big)))
 	for _, body := range [][]byte{[]byte(`not json`), []byte(`{"event":"a..b"}`), []byte(`{"event":"x.>"}`), []byte(`{}`)} {
-		require.Equal(t, http.StatusBadRequest, b.post(t, body, webhook.Sign(newSecret, body)), string(body))
+		require.Equal(t, http.StatusBadRequest, b.post(t, body, webhookreceiver.Sign(newSecret, body)), string(body))
 	}
 	require.EqualValues(t, 0, b.stored(t))
 }
@@ -170,18 +170,18 @@ func TestUnavailableIs503(t *testing.T) {
 	b := setup(t, 0)
 	require.NoError(t, b.nats.JS.DeleteStream(context.Background(), b.top.WebhooksStream()))
 	body := milestoneBody(8)
-	require.Equal(t, http.StatusServiceUnavailable, b.post(t, body, webhook.Sign(newSecret, body)))
+	require.Equal(t, http.StatusServiceUnavailable, b.post(t, body, webhookreceiver.Sign(newSecret, body)))
 }
 
 func TestOffWithoutSecret(t *testing.T) {
 	t.Parallel()
 	logs := &testkit.Buffer{}
 	mux := http.NewServeMux()
-	r, err := webhook.Register(mux, webhook.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	r, err := webhookreceiver.Register(mux, webhookreceiver.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	require.NoError(t, err)
 	require.Nil(t, r)
 	require.Contains(t, logs.String(), "webhook receiver is off")
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, webhook.Path, strings.NewReader("{}")))
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, webhookreceiver.Path, strings.NewReader("{}")))
 	require.Equal(t, http.StatusNotFound, rec.Code)
 }

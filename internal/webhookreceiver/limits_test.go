@@ -1,4 +1,4 @@
-package webhook_test
+package webhookreceiver_test
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 )
 
 // A declared Content-Length over the cap is answered 413 from the headers
@@ -29,7 +29,7 @@ func TestDeclaredLengthOverCapRefusedBeforeReading(t *testing.T) {
 	defer conn.Close()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second)))
 	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s: %s\r\nContent-Length: 4097\r\n\r\n",
-		webhook.Path, webhook.SignatureHeader, webhook.Sign(newSecret, []byte("{}")))
+		webhookreceiver.Path, webhookreceiver.SignatureHeader, webhookreceiver.Sign(newSecret, []byte("{}")))
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err, "no answer without the body: the receiver waited to read it")
@@ -44,10 +44,10 @@ func TestChunkedBodyOverCap(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 4096)
 	body := []byte(`{"event":"property.updated","pad":"` + strings.Repeat("x", 8192) + `"}`)
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhook.Path, io.MultiReader(bytes.NewReader(body)))
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhookreceiver.Path, io.MultiReader(bytes.NewReader(body)))
 	require.NoError(t, err)
 	req.ContentLength = -1 // unknown: sent chunked
-	req.Header.Set(webhook.SignatureHeader, webhook.Sign(newSecret, body))
+	req.Header.Set(webhookreceiver.SignatureHeader, webhookreceiver.Sign(newSecret, body))
 	resp, err := b.srv.Client().Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -65,8 +65,8 @@ func TestDefaultCapIs64KiB(t *testing.T) {
 		return []byte(head + strings.Repeat("x", n-len(head)-2) + `"}`)
 	}
 	ok, big := sized(60<<10), sized(65<<10)
-	require.Equal(t, http.StatusOK, b.post(t, ok, webhook.Sign(newSecret, ok)))
-	require.Equal(t, http.StatusRequestEntityTooLarge, b.post(t, big, webhook.Sign(newSecret, big)))
+	require.Equal(t, http.StatusOK, b.post(t, ok, webhookreceiver.Sign(newSecret, ok)))
+	require.Equal(t, http.StatusRequestEntityTooLarge, b.post(t, big, webhookreceiver.Sign(newSecret, big)))
 	require.EqualValues(t, 1, b.stored(t))
 }
 
@@ -75,20 +75,20 @@ func TestBadSignatureWarningsAreRateLimited(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	const every = 200 * time.Millisecond
-	b := setupWith(t, webhook.Options{Metrics: reg, WarnEvery: every})
+	b := setupWith(t, webhookreceiver.Options{Metrics: reg, WarnEvery: every})
 	body := milestoneBody(1)
-	sig := webhook.Sign("not-the-secret", body)
+	sig := webhookreceiver.Sign("not-the-secret", body)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 125 {
-				req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhook.Path, bytes.NewReader(body))
+				req, err := http.NewRequest(http.MethodPost, b.srv.URL+webhookreceiver.Path, bytes.NewReader(body))
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				req.Header.Set(webhook.SignatureHeader, sig)
+				req.Header.Set(webhookreceiver.SignatureHeader, sig)
 				resp, err := b.srv.Client().Do(req)
 				if err != nil {
 					t.Error(err)

@@ -1,4 +1,4 @@
-package webhook_test
+package webhookreceiver_test
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmoove/omq/internal/webhook"
+	"github.com/openmoove/omq/internal/webhookreceiver"
 )
 
 // TestSignedHostileBodies: a correctly signed body that cannot name a
@@ -23,7 +23,7 @@ func TestSignedHostileBodies(t *testing.T) {
 		`{"event":"a b"}`, `{"event":"a/b"}`, `{"event":"a\u0000b"}`, "{\"event\":\"a\xffb\"}", "{\"event\":\"a\x00b\"}",
 		`{"event":"` + strings.Repeat("a", 129) + `"}`,
 	} {
-		require.Equal(t, http.StatusBadRequest, b.post(t, []byte(body), webhook.Sign(newSecret, []byte(body))), "%q", body)
+		require.Equal(t, http.StatusBadRequest, b.post(t, []byte(body), webhookreceiver.Sign(newSecret, []byte(body))), "%q", body)
 	}
 	require.EqualValues(t, 0, b.stored(t))
 }

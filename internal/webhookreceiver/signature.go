@@ -1,4 +1,4 @@
-package webhook
+package webhookreceiver
 
 import (
 	"crypto/hmac"

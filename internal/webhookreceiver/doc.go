@@ -1,4 +1,4 @@
-// Package webhook is omq's receiver of OpenMoove webhooks: POST
+// Package webhookreceiver is omq's receiver of OpenMoove webhooks: POST
 // /webhooks/openmoove on the --http listener.
 //
 // A request is accepted only when its X-OpenMoove-Signature header is
@@ -28,7 +28,7 @@
 // With no secret, Register adds no route and logs that the receiver is off:
 // an unsigned webhook endpoint would let anyone write into the stream.
 //
-//	r, err := webhook.Register(mux, webhook.Options{Secrets: cfg.WebhookSecrets, JS: js, Topology: top, Logger: log})
+//	r, err := webhookreceiver.Register(mux, webhookreceiver.Options{Secrets: cfg.WebhookSecrets, JS: js, Topology: top, Logger: log})
 //
 // The webhook worker (package workers/webhooks) consumes the stream.
-package webhook
+package webhookreceiver
