@@ -112,9 +112,7 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.BreakerTransient, DefaultBreakerTransient)
 	setDur(&c.PauseMin, DefaultPauseMin)
 	setDur(&c.PauseMax, DefaultPauseMax)
-	if c.Topology.Prefix == "" {
-		c.Topology = streams.New(streams.DefaultPrefix)
-	}
+	c.Topology = c.Topology.WithDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -64,9 +64,7 @@ type MoverConfig struct {
 
 // WithDefaults returns c with every unset field given its default.
 func (c MoverConfig) WithDefaults() MoverConfig {
-	if c.Topology.Prefix == "" {
-		c.Topology = streams.New(streams.DefaultPrefix)
-	}
+	c.Topology = c.Topology.WithDefaults()
 	if c.CheckEvery == 0 {
 		c.CheckEvery = 30 * time.Second
 	}

@@ -69,9 +69,7 @@ func New(ctx context.Context, cfg Config) (*Monitor, error) {
 	if cfg.API == nil || cfg.JS == nil {
 		return nil, errors.New("monitor: Config.API and JS are required")
 	}
-	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New(streams.DefaultPrefix)
-	}
+	cfg.Topology = cfg.Topology.WithDefaults()
 	if cfg.Store == nil {
 		store, err := poller.OpenStore(ctx, cfg.JS, cfg.Topology)
 		if err != nil {

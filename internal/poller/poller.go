@@ -99,9 +99,7 @@ func New(ctx context.Context, cfg Config) (*Poller, error) {
 	if cfg.API == nil || cfg.JS == nil {
 		return nil, errors.New("poller: Config.API and JS are required")
 	}
-	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New(streams.DefaultPrefix)
-	}
+	cfg.Topology = cfg.Topology.WithDefaults()
 	if cfg.Store == nil {
 		store, err := OpenStore(ctx, cfg.JS, cfg.Topology)
 		if err != nil {

@@ -92,9 +92,7 @@ func Register(mux *http.ServeMux, opts Options) (*Receiver, error) {
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
 	}
-	if opts.Topology.Prefix == "" {
-		opts.Topology = streams.New("openmoove")
-	}
+	opts.Topology = opts.Topology.WithDefaults()
 	r := &Receiver{opts: opts, secrets: secrets, log: log, refusals: &throttle{every: opts.WarnEvery}}
 	r.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "omq_webhook_requests_total", Help: "OpenMoove webhook requests by status code and reason.",

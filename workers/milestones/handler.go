@@ -87,9 +87,7 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.API == nil || cfg.JS == nil {
 		return nil, errors.New("milestones: Config.API and Config.JS are required")
 	}
-	if cfg.Topology.Prefix == "" {
-		cfg.Topology = streams.New(streams.DefaultPrefix)
-	}
+	cfg.Topology = cfg.Topology.WithDefaults()
 	if cfg.Map == nil {
 		cfg.Map = events.DefaultMilestones()
 	}

@@ -108,9 +108,7 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 	if o.JS == nil || o.API == nil {
 		return nil, errors.New("webhooks: Options.JS and API are required")
 	}
-	if o.Topology.Prefix == "" {
-		o.Topology = streams.New(streams.DefaultPrefix)
-	}
+	o.Topology = o.Topology.WithDefaults()
 	if o.Logger == nil {
 		o.Logger = logging.Discard()
 	}
