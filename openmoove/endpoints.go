@@ -16,6 +16,14 @@ func (c *Client) Products(ctx context.Context) (*ProductList, error) {
 	return &out, c.do(ctx, http.MethodGet, "/products/", nil, nil, &out)
 }
 
+// Probe makes the one cheap call (GET /products/) that tells whether the
+// API answers this key: nil, or the failure classified as any other call's
+// (401 systemic, 5xx and timeouts transient). omq's breakers probe with it.
+func (c *Client) Probe(ctx context.Context) error {
+	_, err := c.Products(ctx)
+	return err
+}
+
 // CreateClient creates the mover and the property in one call
 // (POST /clients/). The request goes as given: run ValidateCreate first to
 // refuse bad input before spending a call.

@@ -177,3 +177,25 @@ func setDur(p *time.Duration, v time.Duration) {
 		*p = v
 	}
 }
+
+// Spec is what tells one worker from another, beside the numbers of its
+// Config: what it consumes, what it does, and where it reports.
+type Spec struct {
+	Name     string           // Config.Name
+	Stream   string           // Config.Stream
+	Subjects []string         // Config.Subjects
+	Handler  Handler          // Config.Handler
+	Topology streams.Topology // Config.Topology
+	// Probe is Config.Probe; omq's workers pass openmoove.Client.Probe.
+	Probe   func(ctx context.Context) error
+	Logger  *slog.Logger          // Config.Logger
+	Metrics prometheus.Registerer // Config.Metrics
+}
+
+// For returns c with s's fields set: the one way omq's role packages
+// assemble a worker from the numbers they were given.
+func (c Config) For(s Spec) Config {
+	c.Name, c.Stream, c.Subjects, c.Handler = s.Name, s.Stream, s.Subjects, s.Handler
+	c.Topology, c.Probe, c.Logger, c.Metrics = s.Topology, s.Probe, s.Logger, s.Metrics
+	return c
+}

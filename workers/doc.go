@@ -15,7 +15,7 @@
 //	cfg := workers.Config{Name: "inventory", Stream: top.EventsStream(), Topology: top}
 //	cfg.Subjects = []string{top.EventSubject("inventory_checked")}
 //	cfg.Handler = func(ctx context.Context, m *workers.Message) error { … }
-//	cfg.Probe = func(ctx context.Context) error { _, err := api.Products(ctx); return err }
+//	cfg.Probe = api.Probe
 //	cfg.Logger, cfg.Metrics = logger, registry
 //	w, err := workers.New(js, cfg) // a workers.Component
 //

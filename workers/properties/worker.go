@@ -58,10 +58,10 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	wc.Name, wc.Stream, wc.Subjects = WorkerName, top.CommandsStream(), []string{top.CreatePropertySubject()}
-	wc.Topology, wc.Handler, wc.Logger, wc.Metrics = top, c.Handle, o.Logger, o.Metrics
-	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
-	w, err := workers.New(o.JS, wc)
+	w, err := workers.New(o.JS, wc.For(workers.Spec{
+		Name: WorkerName, Stream: top.CommandsStream(), Subjects: []string{top.CreatePropertySubject()}, Handler: c.Handle,
+		Topology: top, Probe: o.API.Probe, Logger: o.Logger, Metrics: o.Metrics,
+	}))
 	if err != nil {
 		return nil, err
 	}

@@ -91,12 +91,11 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	wc := o.Worker
-	wc.Name, wc.Stream = Name, h.o.Topology.WebhooksStream()
-	wc.Topology, wc.Handler = h.o.Topology, h.Handle
-	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
-	wc.Logger, wc.Metrics = o.Logger, o.Metrics
-	w, err := workers.New(o.JS, wc)
+	top := h.o.Topology
+	w, err := workers.New(o.JS, o.Worker.For(workers.Spec{
+		Name: Name, Stream: top.WebhooksStream(), Handler: h.Handle,
+		Topology: top, Probe: o.API.Probe, Logger: o.Logger, Metrics: o.Metrics,
+	}))
 	if err != nil {
 		return nil, err
 	}
