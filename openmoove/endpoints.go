@@ -16,6 +16,14 @@ func (c *Client) Products(ctx context.Context) (*ProductList, error) {
 	return &out, c.do(ctx, http.MethodGet, "/products/", nil, nil, &out)
 }
 
+// Probe is the cheap call that tells whether the API answers with this key
+// (GET /products/): the breaker's probe before it resumes a worker, and
+// omq breaker probe's.
+func (c *Client) Probe(ctx context.Context) error {
+	_, err := c.Products(ctx)
+	return err
+}
+
 // CreateClient creates the mover and the property in one call
 // (POST /clients/). The request goes as given: run ValidateCreate first to
 // refuse bad input before spending a call.

@@ -62,7 +62,7 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	wc.Name, wc.Stream = Name, h.cfg.Topology.EventsStream()
 	wc.Subjects = []string{h.cfg.Topology.EventSubject(">")}
 	wc.Topology, wc.Handler = h.cfg.Topology, h.Handle
-	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
+	wc.Probe = o.API.Probe
 	wc.Logger, wc.Metrics = o.Logger, o.Metrics
 	w, err := workers.New(o.JS, wc)
 	if err != nil {

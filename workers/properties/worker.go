@@ -60,7 +60,7 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	}
 	wc.Name, wc.Stream, wc.Subjects = WorkerName, top.CommandsStream(), []string{top.CreatePropertySubject()}
 	wc.Topology, wc.Handler, wc.Logger, wc.Metrics = top, c.Handle, o.Logger, o.Metrics
-	wc.Probe = func(ctx context.Context) error { _, err := o.API.Products(ctx); return err }
+	wc.Probe = o.API.Probe
 	w, err := workers.New(o.JS, wc)
 	if err != nil {
 		return nil, err
