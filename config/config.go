@@ -10,6 +10,7 @@ import (
 	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/internal/monitor"
 	"github.com/openmoove/omq/internal/poller"
+	"github.com/openmoove/omq/internal/status"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
@@ -134,6 +135,9 @@ type Config struct {
 	// DLQMaxBytes caps the dead-letter stream; omq warns from 80%.
 	// Default 1 GiB.
 	DLQMaxBytes int64
+	// StuckAfter is the age of a worker's oldest unfinished message past
+	// which the status model says stuck. Default 15m.
+	StuckAfter time.Duration
 
 	// MilestoneMap is a YAML or JSON file that overrides the event type →
 	// milestone names table. Empty uses the built-in table.
@@ -224,6 +228,7 @@ func (c *Config) WithDefaults() *Config {
 	setDefaultDur(&c.PauseMax, workers.DefaultPauseMax)
 	setDefaultInt(&c.BudgetPerHour, budget.DefaultPerHour)
 	setDefaultInt(&c.BudgetPerMinute, budget.DefaultPerMinute)
+	setDefaultDur(&c.StuckAfter, status.DefaultStuckAfter)
 	if c.DLQMaxBytes == 0 {
 		c.DLQMaxBytes = streams.DefaultDLQMaxBytes
 	}

@@ -87,6 +87,7 @@ var settings = []setting{
 	{"budget-per-hour", GroupWorkers, false, "API calls an hour shared by every replica", func(c *Config) any { return &c.BudgetPerHour }},
 	{"budget-per-minute", GroupWorkers, false, "API calls a minute shared by every replica", func(c *Config) any { return &c.BudgetPerMinute }},
 	{"dlq-max-bytes", GroupStreams, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
+	{"stuck-after", GroupWorkers, false, "age of a worker's oldest unfinished message past which omq status and GET /status say stuck", func(c *Config) any { return &c.StuckAfter }},
 	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},
 	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
 	{"transaction-grace", GroupDomain, false, "how long after an event's publish a 404 for its transaction is retried (its creation may be queued)", func(c *Config) any { return &c.TransactionGrace }},

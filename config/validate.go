@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 		func() error { return intRange("breaker-transient", c.BreakerTransient, 1, 1000) },
 		func() error { return positiveDuration("pause-min", c.PauseMin) },
 		func() error { return atLeast("pause-max", c.PauseMax, "--pause-min", c.PauseMin) },
+		func() error { return positiveDuration("stuck-after", c.StuckAfter) },
 		func() error { return intRange("budget-per-hour", c.BudgetPerHour, 1, 1_000_000) },
 		func() error { return intRange("budget-per-minute", c.BudgetPerMinute, 1, c.BudgetPerHour) },
 		func() error {

@@ -18,7 +18,7 @@ func (c *Client) Products(ctx context.Context) (*ProductList, error) {
 
 // Probe makes the one cheap call (GET /products/) that tells whether the
 // API answers this key: nil, or the failure classified as any other call's
-// (401 systemic, 5xx and timeouts transient). omq's breakers probe with it.
+// (401 systemic, 5xx and timeouts transient). omq's breakers probe with it, and so does omq breaker probe.
 func (c *Client) Probe(ctx context.Context) error {
 	_, err := c.Products(ctx)
 	return err

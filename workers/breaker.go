@@ -231,7 +231,7 @@ func (b *breaker) pause(ctx context.Context, until time.Time) {
 func (b *breaker) probe(st breakerState) {
 	defer b.wg.Done()
 	for {
-		lead := min(st.Pause/5, time.Second)
+		lead := probeLead(st.Pause)
 		if !retry.Sleep(b.ctx, time.Until(st.Until.Add(-lead))) {
 			return
 		}
@@ -261,6 +261,9 @@ func (b *breaker) probe(st breakerState) {
 		st = b.extend(st, err)
 	}
 }
+
+// probeLead is how long before a pause ends its probe runs.
+func probeLead(pause time.Duration) time.Duration { return min(pause/5, time.Second) }
 
 // close records the API's recovery and resumes the consumer.
 func (b *breaker) close() {

@@ -18,6 +18,12 @@ type BreakerStatus struct {
 	Open   bool      `json:"open"`
 	Until  time.Time `json:"until,omitzero"`
 	Reason string    `json:"reason,omitempty"`
+	// Pause is the length of the pause in force; the next one, if the
+	// probe fails, doubles it up to PauseMax.
+	Pause time.Duration `json:"pause,omitempty"`
+	// NextProbe is when the instance that opened the breaker probes the
+	// API, shortly before Until.
+	NextProbe time.Time `json:"next_probe,omitzero"`
 }
 
 // Breakers reads every worker's breaker from the BREAKER bucket, for
@@ -47,9 +53,59 @@ func Breakers(ctx context.Context, js jetstream.JetStream, top streams.Topology)
 		}
 		bs := BreakerStatus{Worker: k}
 		if st.Open && time.Now().Before(st.Until) {
-			bs.Open, bs.Until, bs.Reason = true, st.Until, st.Reason
+			bs.Open, bs.Until, bs.Reason, bs.Pause = true, st.Until, st.Reason, st.Pause
+			bs.NextProbe = st.Until.Add(-probeLead(st.Pause))
 		}
 		out = append(out, bs)
 	}
 	return out, nil
+}
+
+// errBreakerClosed: the breaker was not open, nothing to clear.
+var errBreakerClosed = errors.New("breaker not open")
+
+// CloseBreaker records in the BREAKER bucket that the API is back, as the
+// worker's own successful probe would, and resumes the worker's consumer
+// on stream now: every replica watching the bucket fetches again at once,
+// and the probe the opener had scheduled stands down. Call it only after a
+// probe succeeded (omq breaker resume). wasOpen says whether the breaker
+// was open; the consumer is resumed either way (a pause set by hand ends
+// too).
+func CloseBreaker(ctx context.Context, js jetstream.JetStream, top streams.Topology, worker, stream string) (wasOpen bool, err error) {
+	kv, err := js.KeyValue(ctx, top.BreakerBucket())
+	if err != nil {
+		return false, err
+	}
+	err = clearBreaker(ctx, kv, worker)
+	if err != nil && !errors.Is(err, errBreakerClosed) {
+		return false, err
+	}
+	wasOpen = err == nil
+	_, err = js.ResumeConsumer(ctx, stream, worker)
+	return wasOpen, err
+}
+
+// clearBreaker writes the closed state, compare-and-set against a replica
+// tripping the breaker again meanwhile.
+func clearBreaker(ctx context.Context, kv jetstream.KeyValue, worker string) error {
+	var err error
+	for range 10 {
+		var e jetstream.KeyValueEntry
+		e, err = kv.Get(ctx, worker)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return errBreakerClosed
+		}
+		if err != nil {
+			return err
+		}
+		var st breakerState
+		if json.Unmarshal(e.Value(), &st) != nil || !st.Open || !time.Now().Before(st.Until) {
+			return errBreakerClosed
+		}
+		v, _ := json.Marshal(breakerState{Pause: st.Pause})
+		if _, err = kv.Update(ctx, worker, v, e.Revision()); err == nil {
+			return nil
+		}
+	}
+	return err
 }

@@ -144,3 +144,45 @@ func TestPauseEndsWithoutItsOwner(t *testing.T) {
 	require.Empty(t, b.deadLetters(t))
 	_ = w2
 }
+
+// CloseBreaker (omq breaker resume) ends a long pause at once for every
+// replica: work queued during the pause is handled within seconds, not at
+// the pause's end, and the opener's scheduled probe stands down.
+func TestCloseBreakerResumesNow(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var broken atomic.Bool
+	broken.Store(true)
+	var handled, probes atomic.Int32
+	cfg := b.fastConfig("resume", func(ctx context.Context, m *Message) error {
+		if broken.Load() {
+			return failure.SystemicError(errors.New("401 Invalid API key provided"))
+		}
+		handled.Add(1)
+		return nil
+	})
+	cfg.PauseMin, cfg.PauseMax = time.Hour, time.Hour
+	cfg.Probe = func(context.Context) error { probes.Add(1); return nil }
+	w1, w2 := b.start(t, cfg), b.start(t, cfg)
+	b.publishOne(t, "resume", 0)
+	eventually(t, 5*time.Second, func() bool { return w1.breaker.isOpen() && w2.breaker.isOpen() }, "the breaker opens for both replicas")
+	broken.Store(false)
+	b.publishOne(t, "resume", 1) // queued behind the pause
+
+	wasOpen, err := CloseBreaker(t.Context(), b.js, b.top, "resume", b.top.EventsStream())
+	require.NoError(t, err)
+	require.True(t, wasOpen)
+	eventually(t, 5*time.Second, func() bool { return handled.Load() >= 1 }, "the queued message is handled at once")
+	require.False(t, w1.breaker.isOpen() || w2.breaker.isOpen(), "both replicas see it closed")
+	info, err := w1.cons.Info(t.Context())
+	require.NoError(t, err)
+	require.False(t, info.Paused, "the consumer is resumed on the server")
+	bs, err := Breakers(t.Context(), b.js, b.top)
+	require.NoError(t, err)
+	require.False(t, bs[0].Open)
+
+	wasOpen, err = CloseBreaker(t.Context(), b.js, b.top, "resume", b.top.EventsStream())
+	require.NoError(t, err)
+	require.False(t, wasOpen, "closing a closed breaker says so")
+	require.Zero(t, probes.Load(), "no probe ran: the pause had an hour to go")
+}

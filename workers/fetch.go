@@ -26,7 +26,7 @@ import (
 // worker must stop fetching (a throttle's hold, the breaker, Stop) or the
 // iterator fails; the messages still buffered are then handed back.
 func (w *Worker) consume(ctx context.Context) {
-	it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency))
+	it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		w.fetchFailed(ctx, err)
 		return

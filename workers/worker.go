@@ -18,6 +18,12 @@ import (
 // before asking again (and noticing a pause, a hold or Stop).
 const fetchWait = 2 * time.Second
 
+// pullExpiry bounds one pull request of the consuming iterator. Draining
+// the iterator when the breaker opens waits for the pull in flight, and a
+// paused consumer never completes it: nats.go's 30s default would keep a
+// worker idle that long after omq breaker resume.
+const pullExpiry = 5 * time.Second
+
 // Worker runs one durable consumer through the failure rule. It is a
 // Component.
 type Worker struct {

@@ -311,6 +311,8 @@ func (b *Budget) write(ctx context.Context, s state, rev uint64) error {
 // Snapshot is the shared budget as every replica sees it now.
 type Snapshot struct {
 	HourLeft, MinuteLeft int
+	// HourReset and MinuteReset are when each window starts afresh.
+	HourReset, MinuteReset time.Time
 	// StoppedUntil is when a 429's stop ends; zero when none is in force.
 	StoppedUntil time.Time
 }
@@ -323,7 +325,8 @@ func (b *Budget) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	now := time.Now()
 	s.roll(now, b.limits)
-	snap := Snapshot{HourLeft: b.limits.PerHour - s.HourUsed, MinuteLeft: b.limits.PerMinute - s.MinUsed}
+	snap := Snapshot{HourLeft: b.limits.PerHour - s.HourUsed, MinuteLeft: b.limits.PerMinute - s.MinUsed,
+		HourReset: s.HourStart.Add(b.limits.Hour), MinuteReset: s.MinStart.Add(b.limits.Minute)}
 	if now.Before(s.StopUntil) {
 		snap.StoppedUntil = s.StopUntil
 	}

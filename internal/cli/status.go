@@ -3,82 +3,40 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/budget"
-	"github.com/openmoove/omq/streams"
-	"github.com/openmoove/omq/workers"
+	"github.com/openmoove/omq/internal/status"
 )
-
-// Status is what omq status --json prints.
-type Status struct {
-	Streams     []StreamStatus          `json:"streams"`
-	Budget      *BudgetStatus           `json:"budget,omitempty"`
-	Breakers    []workers.BreakerStatus `json:"breakers"`
-	DeadLetters DLQStatus               `json:"dead_letters"`
-}
-
-// BudgetStatus is the shared API budget in omq status --json.
-type BudgetStatus struct {
-	HourLeft     int        `json:"hour_left"`
-	PerHour      int        `json:"per_hour"`
-	MinuteLeft   int        `json:"minute_left"`
-	PerMinute    int        `json:"per_minute"`
-	StoppedUntil *time.Time `json:"stopped_until,omitempty"`
-}
-
-// DLQStatus sums up the dead-letter stream in omq status --json.
-type DLQStatus struct {
-	Count    uint64  `json:"count"`
-	Bytes    uint64  `json:"bytes"`
-	MaxBytes int64   `json:"max_bytes"`
-	Fill     float64 `json:"fill"` // 0..1 of MaxBytes
-}
-
-// StreamStatus is one stream in omq status --json.
-type StreamStatus struct {
-	Name      string           `json:"name"`
-	Messages  uint64           `json:"messages"`
-	Bytes     uint64           `json:"bytes"`
-	LastSeq   uint64           `json:"last_seq"`
-	Missing   bool             `json:"missing,omitempty"`
-	Consumers []ConsumerStatus `json:"consumers"`
-}
-
-// ConsumerStatus is one consumer in omq status --json.
-type ConsumerStatus struct {
-	Name        string     `json:"name"`
-	Pending     uint64     `json:"pending"`
-	AckPending  int        `json:"ack_pending"`
-	Redelivered int        `json:"redelivered"`
-	Waiting     int        `json:"waiting"`
-	PausedUntil *time.Time `json:"paused_until,omitempty"`
-}
 
 func newStatusCmd(e *Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show omq's streams, their messages and consumers",
-		Long: `Show each of omq's streams with its message count and size, each consumer
-with what it has pending, in flight and redelivered, and whether it is
-paused (the breaker pauses a consumer while the API is down); then the API
-budget every replica shares, any open breaker with its reason, and the
-dead letters waiting for a person.`,
+		Short: "Show whether omq is healthy, degraded, paused or stuck, and why",
+		Long: `Show omq's state — healthy, degraded (calls failing, the API budget spent
+with work waiting, the DLQ 80% full, a stream missing), paused (a breaker
+holds a worker's consumer for every replica) or stuck (a worker's oldest
+unfinished message is older than --stuck-after) — with each reason; then
+each stream with its message count and size, each consumer with what it
+has pending, in flight and redelivered, its oldest unfinished message and
+whether it is paused; then the API budget every replica shares, the
+breakers, and the dead letters waiting for a person.
+
+--json prints the same JSON as GET /status on omq run's HTTP listener.`,
 		Example: `  omq status
-  omq status --json | jq '.streams[] | {name, messages}'
+  omq status --json | jq '{state, reasons}'
   omq status --nats-url nats://nats-1:4222`,
 		Args: cobra.NoArgs,
 	}
 	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupWorkers)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (as GET /status) instead of text")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err
@@ -90,132 +48,119 @@ dead letters waiting for a person.`,
 			return err
 		}
 		defer nc.Close()
-		top := cfg.Topology()
-		ss, err := readStatus(ctx, js, top)
+		st, err := status.Read(ctx, js, statusOptions(cfg))
 		if err != nil {
 			return err
-		}
-		st := Status{Streams: ss, Breakers: []workers.BreakerStatus{}}
-		st.DeadLetters = dlqStatus(ss, top)
-		if b, err := budget.New(ctx, js, top, budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute}); err == nil {
-			if snap, err := b.Snapshot(ctx); err == nil {
-				bs := &BudgetStatus{HourLeft: snap.HourLeft, PerHour: cfg.BudgetPerHour, MinuteLeft: snap.MinuteLeft, PerMinute: cfg.BudgetPerMinute}
-				if !snap.StoppedUntil.IsZero() {
-					bs.StoppedUntil = &snap.StoppedUntil
-				}
-				st.Budget = bs
-			}
-		}
-		if br, err := workers.Breakers(ctx, js, top); err == nil && br != nil {
-			st.Breakers = br
 		}
 		if asJSON {
 			enc := json.NewEncoder(e.Stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(st)
 		}
-		printStatus(e, st)
+		printStatus(e.Stdout, st)
 		return nil
 	}
 	return cmd
 }
 
-func readStatus(ctx context.Context, js jetstream.JetStream, top streams.Topology) ([]StreamStatus, error) {
-	var out []StreamStatus
-	for _, sc := range top.Streams() {
-		s, err := js.Stream(ctx, sc.Name)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			out = append(out, StreamStatus{Name: sc.Name, Missing: true})
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
-		}
-		state := s.CachedInfo().State
-		ss := StreamStatus{Name: sc.Name, Messages: state.Msgs, Bytes: state.Bytes, LastSeq: state.LastSeq, Consumers: []ConsumerStatus{}}
-		infos := s.ListConsumers(ctx)
-		for ci := range infos.Info() {
-			cs := ConsumerStatus{Name: ci.Name, Pending: ci.NumPending, AckPending: ci.NumAckPending,
-				Redelivered: ci.NumRedelivered, Waiting: ci.NumWaiting}
-			if ci.Paused {
-				until := ci.Config.PauseUntil
-				cs.PausedUntil = until
-			}
-			ss.Consumers = append(ss.Consumers, cs)
-		}
-		if err := infos.Err(); err != nil {
-			return nil, fmt.Errorf("consumers of %s: %w", sc.Name, err)
-		}
-		out = append(out, ss)
-	}
-	return out, nil
+// statusOptions are the settings the status model is read with.
+func statusOptions(cfg *config.Config) status.Options {
+	return status.Options{Topology: cfg.Topology(), StuckAfter: cfg.StuckAfter,
+		Budget: budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute}}
 }
 
-func dlqStatus(ss []StreamStatus, top streams.Topology) DLQStatus {
-	for _, s := range ss {
-		if s.Name == top.DLQStream() {
-			d := DLQStatus{Count: s.Messages, Bytes: s.Bytes, MaxBytes: top.DLQMaxBytes}
-			if d.MaxBytes > 0 {
-				d.Fill = float64(d.Bytes) / float64(d.MaxBytes)
-			}
-			return d
-		}
+func printStatus(w io.Writer, st *status.Status) {
+	fmt.Fprintf(w, "State:         %s\n", st.State)
+	for _, r := range st.Reasons {
+		fmt.Fprintf(w, "  %s: %s\n", r.State, r.Text)
 	}
-	return DLQStatus{MaxBytes: top.DLQMaxBytes}
+	fmt.Fprintln(w)
+	printStreams(w, st)
+	printConsumers(w, st)
+	printSummary(w, st)
 }
 
-func printStatus(e *Env, full Status) {
-	st := full.Streams
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+func printStreams(w io.Writer, st *status.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tSEEN")
-	for _, s := range st {
+	for _, s := range st.Streams {
 		if s.Missing {
 			fmt.Fprintf(tw, "%s\tmissing (run omq streams apply)\t\t\n", s.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", s.Name, s.Messages, s.Bytes, s.LastSeq)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", s.Name, s.Messages, byteSize(int64(s.Bytes)), s.LastSeq)
 	}
 	tw.Flush()
-	fmt.Fprintln(e.Stdout)
-	tw = tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONSUMER\tSTREAM\tPENDING\tIN FLIGHT\tREDELIVERED\tSTATE")
+	fmt.Fprintln(w)
+}
+
+func printConsumers(w io.Writer, st *status.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONSUMER\tSTREAM\tPENDING\tIN FLIGHT\tREDELIVERED\tSTATE\tOLDEST")
 	n := 0
-	for _, s := range st {
+	for _, s := range st.Streams {
 		for _, c := range s.Consumers {
 			state := "running"
-			if c.PausedUntil != nil {
-				state = "paused until " + c.PausedUntil.Local().Format(time.TimeOnly)
+			if c.PausedUntil != nil && c.PausedUntil.After(st.At) {
+				state = "paused until " + clock(*c.PausedUntil)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", c.Name, s.Name, c.Pending, c.AckPending, c.Redelivered, state)
+			oldest := "-"
+			if c.OldestPendingAt != nil {
+				oldest = st.At.Sub(*c.OldestPendingAt).Round(time.Second).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", c.Name, s.Name, c.Pending, c.AckPending, c.Redelivered, state, oldest)
 			n++
 		}
 	}
 	if n == 0 {
-		fmt.Fprintln(tw, "(none yet)\t\t\t\t\t")
+		fmt.Fprintln(tw, "(none yet)\t\t\t\t\t\t")
 	}
 	tw.Flush()
-	fmt.Fprintln(e.Stdout)
-	if b := full.Budget; b != nil {
+	fmt.Fprintln(w)
+}
+
+func printSummary(w io.Writer, st *status.Status) {
+	if b := st.Budget; b != nil {
 		line := fmt.Sprintf("API budget:    %d of %d left this hour, %d of %d this minute", b.HourLeft, b.PerHour, b.MinuteLeft, b.PerMinute)
 		if b.StoppedUntil != nil {
-			line += fmt.Sprintf("; stopped by a 429 until %s", b.StoppedUntil.Local().Format(time.TimeOnly))
+			line += "; stopped by a 429 until " + clock(*b.StoppedUntil)
 		}
-		fmt.Fprintln(e.Stdout, line)
+		fmt.Fprintln(w, line)
 	}
+	printBreakers(w, st)
+	d := st.DeadLetters
+	fmt.Fprintf(w, "Dead letters:  %d (%s, %.1f%% of the DLQ's limit)", d.Count, byteSize(int64(d.Bytes)), 100*d.Fill)
+	if d.Count > 0 {
+		fmt.Fprint(w, "; see omq dlq list")
+	}
+	fmt.Fprintln(w)
+}
+
+// printBreakers says the API answers only when nothing says otherwise: a
+// closed breaker means fewer than --breaker-transient failures in a row,
+// not a healthy API.
+func printBreakers(w io.Writer, st *status.Status) {
 	open := 0
-	for _, b := range full.Breakers {
+	for _, b := range st.Breakers {
 		if b.Open {
 			open++
-			fmt.Fprintf(e.Stdout, "Breaker open:  %s paused until %s (%s)\n", b.Worker, b.Until.Local().Format(time.TimeOnly), b.Reason)
+			fmt.Fprintf(w, "Breaker open:  %s paused until %s, next probe %s (%s)\n", b.Worker, clock(b.Until), clock(b.NextProbe), b.Reason)
 		}
 	}
-	if open == 0 {
-		fmt.Fprintln(e.Stdout, "Breakers:      all closed (the API answers)")
+	switch {
+	case open > 0:
+	case st.Failing.Messages > 0:
+		fmt.Fprintf(w, "Breakers:      all closed, but calls are failing (%d messages in the last %s; see State)\n",
+			st.Failing.Messages, time.Duration(st.Failing.WindowSecs*float64(time.Second)))
+	default:
+		fmt.Fprintln(w, "Breakers:      all closed (no recent failures)")
 	}
-	d := full.DeadLetters
-	fmt.Fprintf(e.Stdout, "Dead letters:  %d (%d bytes, %.1f%% of the DLQ's limit)", d.Count, d.Bytes, 100*d.Fill)
-	if d.Count > 0 {
-		fmt.Fprint(e.Stdout, "; see omq dlq list")
+}
+
+// clock is a time as omq status prints it: UTC to the second, as the logs.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
 	}
-	fmt.Fprintln(e.Stdout)
+	return t.UTC().Format("15:04:05Z")
 }

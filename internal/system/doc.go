@@ -1,6 +1,6 @@
 // Package system assembles a running omq: NATS (embedded or external), the
 // streams, the OpenMoove client (or the in-process sandbox), the HTTP
-// listener with /healthz, /readyz and /metrics, and the worker roles; and it
+// listener with /healthz, /readyz, /status and /metrics, and the worker roles; and it
 // takes them down again in order.
 //
 // Start order: NATS, streams, API, roles, HTTP. Stop order is the reverse,

@@ -11,7 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/status"
 )
 
 func (s *System) routes() {
@@ -26,6 +27,7 @@ func (s *System) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
 	s.deps.Mux.HandleFunc("GET /readyz", s.readyz)
+	s.deps.Mux.HandleFunc("GET /status", s.status)
 	s.deps.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{Registry: s.deps.Metrics}))
 }
 
@@ -48,17 +50,30 @@ func (s *System) notReady(ctx context.Context) []string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	missing, err := streams.Missing(ctx, s.deps.JS, s.deps.Topology)
-	switch {
-	case err != nil:
+	if st, err := status.ReadStreams(ctx, s.deps.JS, s.deps.Topology); err != nil {
 		reasons = append(reasons, fmt.Sprintf("cannot read streams: %v", err))
-	case len(missing) > 0:
-		reasons = append(reasons, "streams missing: "+strings.Join(missing, ", ")+" (run omq streams apply)")
+	} else {
+		reasons = append(reasons, st.NotReady()...)
 	}
 	if !s.ready.Load() {
 		reasons = append(reasons, "workers not started")
 	}
 	return reasons
+}
+
+// status serves the status model (omq status --json): 200 whatever the
+// state, since degraded is not down; 503 only when NATS cannot be read.
+func (s *System) status(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	c := s.deps.Config
+	st, err := status.Read(ctx, s.deps.JS, status.Options{Topology: s.deps.Topology, StuckAfter: c.StuckAfter,
+		Budget: budget.Limits{PerHour: c.BudgetPerHour, PerMinute: c.BudgetPerMinute}})
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"state": "unknown", "reason": "cannot read NATS: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

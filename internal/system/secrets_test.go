@@ -219,6 +219,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// What an operator reads.
 	send("metrics", http.MethodGet, "/metrics", "", nil)
 	send("readyz", http.MethodGet, "/readyz", "", nil)
+	send("status", http.MethodGet, "/status", "", nil)
 	send("healthz", http.MethodGet, "/healthz", "", nil)
 	env := func(k string) (string, bool) {
 		if k == "OMQ_NATS_PASSWORD" {
