@@ -180,15 +180,17 @@ func (c *consumerCollector) oldestAge(ctx context.Context, info *jetstream.Consu
 	var first time.Time
 	for _, subj := range subjects {
 		m, err := st.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(subj))
-		if err != nil {
-			continue // none on this subject, or the server did not answer
-		}
-		if first.IsZero() || m.Time.Before(first) {
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			// Acknowledged (and removed) since the consumer info was read.
+		case err != nil:
+			return 0, false // no figure rather than a wrong one
+		case first.IsZero() || m.Time.Before(first):
 			first = m.Time
 		}
 	}
 	if first.IsZero() {
-		return 0, false
+		return 0, true
 	}
 	return max(time.Since(first).Seconds(), 0), true
 }

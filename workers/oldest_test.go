@@ -12,12 +12,14 @@ import (
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
-// oldestAge is the worker's omq_consumer_oldest_pending_age_seconds, with
-// its stream and consumer labels checked.
-func oldestAge(t *testing.T, reg *prometheus.Registry, worker, stream string) float64 {
-	t.Helper()
+// oldestAge is the worker's omq_consumer_oldest_pending_age_seconds and
+// its labels; found is false when the scrape had none. It does not fail the
+// test itself, so require.Eventually may call it.
+func oldestAge(reg *prometheus.Registry, worker string) (age float64, labels map[string]string, found bool) {
 	mfs, err := reg.Gather()
-	require.NoError(t, err)
+	if err != nil {
+		return 0, nil, false
+	}
 	for _, mf := range mfs {
 		if mf.GetName() != "omq_consumer_oldest_pending_age_seconds" {
 			continue
@@ -28,13 +30,25 @@ func oldestAge(t *testing.T, reg *prometheus.Registry, worker, stream string) fl
 				labels[l.GetName()] = l.GetValue()
 			}
 			if labels["worker"] == worker {
-				require.Equal(t, map[string]string{"worker": worker, "stream": stream, "consumer": worker}, labels)
-				return m.GetGauge().GetValue()
+				return m.GetGauge().GetValue(), labels, true
 			}
 		}
 	}
-	t.Fatalf("no omq_consumer_oldest_pending_age_seconds for worker %s", worker)
-	return 0
+	return 0, nil, false
+}
+
+// ageIs polls until the worker's oldest pending age is found and holds
+// cond.
+func ageIs(t *testing.T, reg *prometheus.Registry, cond func(float64) bool, msg string) (float64, map[string]string) {
+	t.Helper()
+	var age float64
+	var labels map[string]string
+	require.Eventually(t, func() bool {
+		a, l, ok := oldestAge(reg, "stuck")
+		age, labels = a, l
+		return ok && cond(a)
+	}, 5*time.Second, 10*time.Millisecond, msg)
+	return age, labels
 }
 
 // The oldest pending age is 0 while nothing is owed, grows with the one
@@ -60,8 +74,8 @@ func TestOldestPendingAgeTracksTheStuckMessage(t *testing.T) {
 	b.start(t, cfg)
 	free := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(free) // before the worker's Stop, should the test fail early
-	stream := b.top.EventsStream()
-	require.Zero(t, oldestAge(t, reg, "stuck", stream), "nothing pending")
+	_, labels := ageIs(t, reg, func(a float64) bool { return a == 0 }, "exported at 0 while nothing is pending")
+	require.Equal(t, map[string]string{"worker": "stuck", "stream": b.top.EventsStream(), "consumer": "stuck"}, labels)
 
 	// Another consumer's message, older than ours, left in the stream.
 	b.publishOne(t, "other", 0)
@@ -71,10 +85,9 @@ func TestOldestPendingAgeTracksTheStuckMessage(t *testing.T) {
 	b.publishOne(t, "stuck", 0)
 	<-entered
 
-	require.Eventually(t, func() bool { return oldestAge(t, reg, "stuck", stream) >= 0.3 }, 5*time.Second, 20*time.Millisecond, "grows while the handler holds it")
-	age := oldestAge(t, reg, "stuck", stream)
+	age, _ := ageIs(t, reg, func(a float64) bool { return a >= 0.3 }, "grows while the handler holds it")
 	require.LessOrEqual(t, age, time.Since(publishedAt).Seconds()+0.05, "our message's age, not the other subject's older one")
 
 	free()
-	require.Eventually(t, func() bool { return oldestAge(t, reg, "stuck", stream) == 0 }, 5*time.Second, 10*time.Millisecond, "0 once acknowledged")
+	ageIs(t, reg, func(a float64) bool { return a == 0 }, "0 once acknowledged")
 }
