@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/openmoove/omq/config"
 )
@@ -56,5 +57,37 @@ func TestExampleSettingsLoad(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join("systemd", "omq.service")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The shipped alert rules must be Prometheus rule groups: every rule an
+// alert with an expression. (That each metric they name exists is checked
+// by internal/system's TestDocumentedMetricsExist.)
+func TestAlertRulesParse(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("prometheus", "omq-alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.Groups) == 0 {
+		t.Fatal("no rule groups")
+	}
+	for _, g := range rules.Groups {
+		for i, r := range g.Rules {
+			if r.Alert == "" || r.Expr == "" {
+				t.Errorf("group %s rule %d: alert %q, expr %q; want both", g.Name, i, r.Alert, r.Expr)
+			}
+		}
 	}
 }

@@ -10,3 +10,6 @@ import (
 func WithComponents(log *slog.Logger, grace time.Duration, comps ...Component) *System {
 	return &System{log: log, comps: comps, stopGrace: grace}
 }
+
+// CheckAPI is checkAPI, the start-up check of the API URL and key.
+var CheckAPI = checkAPI

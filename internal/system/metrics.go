@@ -2,6 +2,8 @@ package system
 
 import (
 	"context"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -28,7 +31,33 @@ func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetSt
 			Name: "omq_nats_reconnects_total", Help: "Reconnections of the NATS connection.",
 		}, func() float64 { return float64(nc.Stats().Reconnects) }),
 		&streamCollector{js: js, top: top},
+		buildInfo(),
 	)
+}
+
+// buildInfo is omq_build_info: always 1, its labels say which omq runs, so
+// a dashboard can tell replicas of different builds apart.
+func buildInfo() prometheus.Collector {
+	version, revision := openmoove.Version, "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if (version == "" || version == "dev") && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	if version == "" {
+		version = "dev"
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "omq_build_info", Help: "Always 1; the labels name the omq build (version as omq version prints it).",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version(), "revision": revision},
+	})
+	g.Set(1)
+	return g
 }
 
 // streamCollector reads each stream's state at scrape time, so the figures

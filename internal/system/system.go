@@ -63,7 +63,9 @@ type System struct {
 }
 
 // Start brings omq up: NATS, streams, API, roles, then the HTTP listener.
-// On error everything started so far is stopped again.
+// With a real API it checks the URL and key once (checkAPI), logging what
+// is wrong without refusing to start. On error everything started so far
+// is stopped again.
 func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	cfg := opts.Config
 	cfg.WithDefaults()
@@ -116,6 +118,11 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		return nil, err
 	}
 	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
+	if !cfg.Sandbox() { // the sandbox's URL and key are omq's own
+		checkCtx, cancel := context.WithTimeout(ctx, startCheckTimeout)
+		checkAPI(checkCtx, log, s.api.client, cfg.OpenMooveURL, cfg.OpenMooveAPIKey)
+		cancel()
+	}
 	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology)
 	s.routes()
 	for _, r := range selected {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -144,10 +146,20 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"go_goroutines", "process_resident_memory_bytes", "omq_nats_connected 1", `omq_stream_messages_seen_total{stream="OPENMOOVE_EVENTS"} 0`} {
+	for _, want := range []string{"go_goroutines", "process_resident_memory_bytes", "omq_nats_connected 1", `omq_stream_messages_seen_total{stream="OPENMOOVE_EVENTS"} 0`,
+		// Idle: nothing is owed, and the dead-letter series an alert
+		// watches exist at 0 before the first one.
+		`omq_consumer_oldest_pending_age_seconds{consumer="milestones",stream="OPENMOOVE_EVENTS",worker="milestones"} 0`,
+		`omq_worker_dead_letters_total{kind="permanent",worker="milestones"} 0`,
+		`omq_worker_dead_letters_total{kind="exhausted",worker="properties"} 0`,
+	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	buildInfo := regexp.MustCompile(`(?m)^omq_build_info\{goversion="` + regexp.QuoteMeta(runtime.Version()) + `",revision="[^"]+",version="[^"]+"\} 1$`)
+	if !buildInfo.Match(b) {
+		t.Errorf("metrics lack omq_build_info with this Go version:\n%s", b)
 	}
 }
 

@@ -206,7 +206,17 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 		return err
 	}
 	h.counts.WithLabelValues(result).Inc()
+	h.logCompleted(ev, target, result)
 	return nil
+}
+
+// logCompleted is the one line an operator greps for after an outage to
+// see the backlog drain. Ids only: the outcome carries the address, a log
+// must not (logs travel further than the outcomes stream).
+func (h *Handler) logCompleted(ev events.Event, target *cached, result string) {
+	h.log.Info("milestone completed", logging.KeyTx, ev.TransactionID,
+		"milestone", target.Name, "milestone_id", target.ID,
+		"event_id", ev.ID, "event_type", ev.Type, "result", result, "mode", h.cfg.Mode)
 }
 
 // complete calls the update endpoint and records the completion. A 404

@@ -3,6 +3,7 @@ package milestones_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,6 +41,7 @@ type bundle struct {
 type opts struct {
 	cfg  func(*config.Config)
 	wrap func(http.Handler) http.Handler // in front of the real sandbox
+	log  *slog.Logger
 }
 
 // setup starts JetStream with omq's streams, a sandbox over real HTTP
@@ -76,7 +78,7 @@ func setup(t testing.TB, o opts) *bundle {
 	m, err := events.LoadMilestoneMap(cfg.MilestoneMap)
 	require.NoError(t, err)
 	w, err := milestones.New(ctx, milestones.Options{Worker: cfg.Worker(), JS: s.JS, API: api, Topology: top,
-		Map: m, Mode: cfg.MilestoneMode, Grace: cfg.TransactionGrace, Metrics: prometheus.NewRegistry()})
+		Map: m, Mode: cfg.MilestoneMode, Grace: cfg.TransactionGrace, Logger: o.log, Metrics: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() {

@@ -1,7 +1,9 @@
 package milestones_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/workers/milestones"
 )
 
@@ -221,4 +224,38 @@ func TestEventWithoutAnyIDIsKeyedLikeItsReplay(t *testing.T) {
 	b.replay(t, events.TypeCompletionDateSet, string(body), want)
 	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultRepublished) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, 1, b.calls(http.MethodPatch, ""), "the replay makes no second call")
+}
+
+// A completed milestone leaves one INFO line with its ids, so an operator
+// sees a backlog drain in the logs; the address the outcome carries and
+// the seller's email stay out of it.
+func TestCompletionIsLoggedWithIDsOnly(t *testing.T) {
+	t.Parallel()
+	var buf testkit.Buffer
+	b := setup(t, opts{log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	tx := b.property(t, "standard")
+	b.event(t, events.Event{ID: "log-1", Type: events.TypeLegalPackCompleted, TransactionID: tx, Actor: "crm"})
+	b.event(t, events.Event{ID: "log-2", Type: events.TypeLegalPackCompleted, TransactionID: tx}) // already done
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultAlreadyDone) == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	var lines []map[string]any
+	for line := range strings.Lines(buf.String()) {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		if rec["msg"] == "milestone completed" {
+			lines = append(lines, rec)
+		}
+	}
+	require.Len(t, lines, 1, "one line per completion, none for an event that found it done:\n%s", buf.String())
+	rec := lines[0]
+	require.Equal(t, "INFO", rec["level"])
+	require.Equal(t, tx, rec["transaction_id"])
+	require.Equal(t, "Legal Pack Preparation", rec["milestone"])
+	require.NotZero(t, rec["milestone_id"])
+	require.Equal(t, "log-1", rec["event_id"])
+	require.Equal(t, events.TypeLegalPackCompleted, rec["event_type"])
+	require.Equal(t, milestones.ResultCompleted, rec["result"])
+	for _, personal := range []string{"Market Street", "ada@example.com", "Byron", "07700"} {
+		require.NotContains(t, buf.String(), personal, "no personal data in the logs")
+	}
 }
