@@ -104,6 +104,7 @@ over the file).`,
 		newReportCmd(e), newTrackCmd(e), newUntrackCmd(e),
 	)
 	argsUsage(root)
+	helpByGroup(root)
 	return root
 }
 

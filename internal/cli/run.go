@@ -36,7 +36,7 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
   omq run --nats-url nats://nats-1:4222,nats://nats-2:4222 --only properties`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupServer, config.GroupNATS, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
+	cfg := bindConfig(cmd, config.AllGroups()...)
 	cmd.Flags().StringSliceVar(&only, "only", nil, "start only these roles (comma-separated)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {

@@ -77,7 +77,7 @@ dead letters waiting for a person.`,
   omq status --nats-url nats://nats-1:4222`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupWorkers)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupLayout, config.GroupWorkers)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
