@@ -16,9 +16,9 @@ import (
 
 type sandboxFlags struct {
 	addr, apiKey, webhookURL, webhookSecret string
-	rateLimit, burstLimit, seed                       int
-	rateWindow, latency, jitter                       time.Duration
-	errorRate, timeScale                              float64
+	rateLimit, burstLimit, seed             int
+	rateWindow, latency, jitter             time.Duration
+	errorRate, timeScale                    float64
 }
 
 func newSandboxCmd(e *Env) *cobra.Command {
