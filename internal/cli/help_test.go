@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/system"
 )
 
 // helpGroups is, per command, the setting groups its --help may show: the
@@ -150,4 +151,27 @@ func TestUnboundSettingIsRefused(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Empty(t, out)
 	require.Contains(t, errOut, "unknown flag: --alert-every; see omq create-property --help")
+}
+
+// --only's roles are listed where an operator looks first, with what each
+// does, not only in the error of a wrong one.
+func TestRunHelpListsRoles(t *testing.T) {
+	t.Parallel()
+	code, out, _ := runOMQ("run", "--help")
+	require.Equal(t, 0, code)
+	roles := system.Roles()
+	require.NotEmpty(t, roles)
+	for _, r := range roles {
+		require.Regexp(t, `(?m)^  `+regexp.QuoteMeta(r.Name)+`\s+`+regexp.QuoteMeta(r.Description)+`$`, out)
+	}
+}
+
+// omq --version is omq version.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	code, flagOut, errOut := runOMQ("--version")
+	require.Equal(t, 0, code, errOut)
+	_, cmdOut, _ := runOMQ("version")
+	require.Equal(t, cmdOut, flagOut)
+	require.True(t, strings.HasPrefix(flagOut, "omq "), flagOut)
 }

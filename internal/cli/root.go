@@ -105,6 +105,7 @@ over the file).`,
 	)
 	argsUsage(root)
 	helpByGroup(root)
+	versionFlag(root)
 	return root
 }
 
