@@ -51,9 +51,7 @@ and the body, pretty-printed when it is JSON.`,
 			return err
 		}
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ls[0])
+			return printJSON(e.Stdout, ls[0])
 		}
 		printLetter(e.Stdout, ls[0], time.Now())
 		return nil

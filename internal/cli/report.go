@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,9 +68,7 @@ it.`,
 		}
 		rep := monitor.Portfolio(all, now, cfg.AtRiskWithin)
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(e.Stdout, rep)
 		}
 		return rep.WriteTable(e.Stdout)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,4 +197,13 @@ func bindConfig(cmd *cobra.Command, groups ...config.Group) *config.Config {
 	config.Bind(fs, &c, groups...)
 	cmd.Flags().AddFlagSet(fs)
 	return &c
+}
+
+// printJSON is the --json output of every command: indented, and with <, >
+// and & as written rather than HTML-escaped.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
