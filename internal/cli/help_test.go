@@ -54,7 +54,9 @@ func helpSections(out string) map[string][]string {
 			heading = strings.TrimSuffix(line, ":")
 			continue
 		}
-		if m := helpFlag.FindStringSubmatch(line); m != nil && heading != "" {
+		// Only flag sections: an example's continuation line may start
+		// with a flag too.
+		if m := helpFlag.FindStringSubmatch(line); m != nil && strings.HasSuffix(strings.ToLower(heading), "flags") {
 			sections[heading] = append(sections[heading], m[1])
 		}
 	}
