@@ -152,7 +152,9 @@ func TestUnboundSettingIsRefused(t *testing.T) {
 	code, out, errOut := runOMQ("create-property", "--alert-every", "1h")
 	require.Equal(t, 2, code)
 	require.Empty(t, out)
-	require.Contains(t, errOut, "unknown flag: --alert-every; see omq create-property --help")
+	require.Equal(t, "omq: unknown flag: --alert-every (a setting of omq run that omq create-property does not use); see omq create-property --help\n", errOut)
+	_, _, errOut = runOMQ("create-property", "--alert-everi", "1h")
+	require.Equal(t, "omq: unknown flag: --alert-everi; see omq create-property --help\n", errOut, "a typo is only unknown")
 }
 
 // --only's roles are listed where an operator looks first, with what each

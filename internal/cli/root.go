@@ -91,7 +91,7 @@ over the file).`,
 	root.SetErr(e.Stderr)
 	root.PersistentFlags().String("config", "", "YAML file of settings, keys as the flag names (OMQ_CONFIG)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageErrorf("%v; see %s --help", err, cmd.CommandPath())
+		return usageErrorf("%v%s; see %s --help", err, unusedSetting(cmd, err), cmd.CommandPath())
 	})
 	root.AddCommand(
 		newRunCmd(e),
@@ -108,6 +108,21 @@ over the file).`,
 	helpByGroup(root)
 	versionFlag(root)
 	return root
+}
+
+// unusedSetting explains an unknown flag that is a setting of omq run: the
+// command exists and so does the setting, they just do not meet.
+func unusedSetting(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	for _, s := range config.Settings() {
+		if s.Flag == name {
+			return fmt.Sprintf(" (a setting of omq run that %s does not use)", cmd.CommandPath())
+		}
+	}
+	return ""
 }
 
 // argsUsage makes cobra's argument-count errors ("accepts 1 arg(s),
