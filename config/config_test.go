@@ -32,7 +32,7 @@ func load(t *testing.T, args []string, e env, files map[string]string, path stri
 	t.Helper()
 	c := config.Defaults()
 	fset := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	config.Bind(fset, &c, config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
+	config.Bind(fset, &c, config.AllGroups()...)
 	if err := fset.Parse(args); err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -281,5 +281,23 @@ func TestSecretFlagsNamesOnlySecretsGivenAsFlags(t *testing.T) {
 	}
 	if got := fmt.Sprint(config.SecretFlags(fset)); got != "[nats-password webhook-secret]" {
 		t.Errorf("SecretFlags = %s, want [nats-password webhook-secret]", got)
+	}
+}
+
+// omq run binds AllGroups: a setting of a group missing from it would be
+// no flag of omq run at all.
+func TestAllGroupsBindsEverySetting(t *testing.T) {
+	t.Parallel()
+	c := config.Defaults()
+	fset := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	config.Bind(fset, &c, config.AllGroups()...)
+	for _, s := range config.Settings() {
+		f := fset.Lookup(s.Flag)
+		if f == nil {
+			t.Fatalf("--%s (group %s) is not bound by AllGroups", s.Flag, s.Group)
+		}
+		if got := f.Annotations[config.GroupAnnotation]; len(got) != 1 || got[0] != string(s.Group) {
+			t.Fatalf("--%s: annotation %v, want its group %s", s.Flag, got, s.Group)
+		}
 	}
 }

@@ -22,11 +22,29 @@ const (
 	GroupServer  Group = "server"  // what omq run adds: HTTP, data dir, shutdown
 	GroupAPI     Group = "api"     // the OpenMoove API or the sandbox
 	GroupLog     Group = "log"     // logging
-	GroupStreams Group = "streams" // stream layout
+	GroupStreams Group = "streams" // the subject prefix every command names streams by
 	GroupIngest  Group = "ingest"  // HTTP ingest and webhooks
 	GroupWorkers Group = "workers" // the worker runtime, budget and breaker
-	GroupDomain  Group = "domain"  // milestone and property rules
+	GroupDomain  Group = "domain"  // milestone rules of the milestones worker
+
+	// GroupLayout sizes streams: only the commands that create or update
+	// them (run, streams apply) and status, which shows the DLQ's cap.
+	GroupLayout Group = "layout"
+	// GroupProperties fills in a property creation's missing professionals:
+	// whatever validates or queues a creation takes it.
+	GroupProperties Group = "properties"
+	// GroupTracking schedules the poller and the monitor.
+	GroupTracking Group = "tracking"
+	// GroupRisk says when an open milestone is at risk, for the monitor and
+	// omq report alike.
+	GroupRisk Group = "risk"
 )
+
+// AllGroups is every group, for omq run, which takes every setting.
+func AllGroups() []Group {
+	return []Group{GroupNATS, GroupServer, GroupAPI, GroupLog, GroupStreams, GroupLayout,
+		GroupIngest, GroupWorkers, GroupDomain, GroupProperties, GroupTracking, GroupRisk}
+}
 
 // setting is one row of the settings table: everything else (flags,
 // environment variables, the YAML file, docs) derives from it.
@@ -53,7 +71,7 @@ var settings = []setting{
 	{"nats-tls-cert", GroupNATS, false, "client certificate for TLS to NATS", func(c *Config) any { return &c.NATSTLSCert }},
 	{"nats-tls-key", GroupNATS, false, "client key for TLS to NATS", func(c *Config) any { return &c.NATSTLSKey }},
 	{"subject-prefix", GroupStreams, false, "first token of every subject; upper-cased, of every stream", func(c *Config) any { return &c.SubjectPrefix }},
-	{"replicas", GroupStreams, false, "replicas of every stream and bucket (1, or 3 on a cluster)", func(c *Config) any { return &c.Replicas }},
+	{"replicas", GroupLayout, false, "replicas of every stream and bucket (1, or 3 on a cluster)", func(c *Config) any { return &c.Replicas }},
 	{"http", GroupServer, false, "address of the HTTP listener (health, metrics, ingest, webhooks), or off", func(c *Config) any { return &c.HTTP }},
 	{"http-read-timeout", GroupServer, false, "longest time to read one request, body included, on the HTTP listener", func(c *Config) any { return &c.HTTPReadTimeout }},
 	{"http-write-timeout", GroupServer, false, "longest time from a request's headers to the end of its answer (covers the wait for JetStream's ack)", func(c *Config) any { return &c.HTTPWriteTimeout }},
@@ -86,20 +104,20 @@ var settings = []setting{
 	{"pause-max", GroupWorkers, false, "longest pause while the API stays down", func(c *Config) any { return &c.PauseMax }},
 	{"budget-per-hour", GroupWorkers, false, "API calls an hour shared by every replica", func(c *Config) any { return &c.BudgetPerHour }},
 	{"budget-per-minute", GroupWorkers, false, "API calls a minute shared by every replica", func(c *Config) any { return &c.BudgetPerMinute }},
-	{"dlq-max-bytes", GroupStreams, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
+	{"dlq-max-bytes", GroupLayout, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
 	{"stuck-after", GroupWorkers, false, "age of a worker's oldest unfinished message past which omq status and GET /status say stuck", func(c *Config) any { return &c.StuckAfter }},
 	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},
 	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
 	{"transaction-grace", GroupDomain, false, "how long after an event's publish a 404 for its transaction is retried (its creation may be queued)", func(c *Config) any { return &c.TransactionGrace }},
-	{"default-estate-agent-email", GroupDomain, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
-	{"poll-overdue", GroupDomain, false, "poll interval of a tracked property with an overdue milestone", func(c *Config) any { return &c.PollOverdue }},
-	{"poll-due-soon", GroupDomain, false, "poll interval of a tracked property with a milestone due within a day", func(c *Config) any { return &c.PollDueSoon }},
-	{"poll-interval", GroupDomain, false, "poll interval of every other tracked property", func(c *Config) any { return &c.PollInterval }},
-	{"poll-read-share", GroupDomain, false, "fraction (0 < x ≤ 1) of each budget window the poller may spend on reads, per replica", func(c *Config) any { return &c.PollReadShare }},
-	{"at-risk-within", GroupDomain, false, "an open milestone due within this is at risk (report, alerts)", func(c *Config) any { return &c.AtRiskWithin }},
-	{"alert-every", GroupDomain, false, "how often the monitor checks the portfolio for overdue, at-risk and pending-invitation alerts", func(c *Config) any { return &c.AlertEvery }},
-	{"invitation-pending-days", GroupDomain, false, "days a professional may stay invited before alert.invitation_pending (repeated every that many days)", func(c *Config) any { return &c.InvitationPendingDays }},
-	{"assignments", GroupDomain, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
+	{"default-estate-agent-email", GroupProperties, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
+	{"poll-overdue", GroupTracking, false, "poll interval of a tracked property with an overdue milestone", func(c *Config) any { return &c.PollOverdue }},
+	{"poll-due-soon", GroupTracking, false, "poll interval of a tracked property with a milestone due within a day", func(c *Config) any { return &c.PollDueSoon }},
+	{"poll-interval", GroupTracking, false, "poll interval of every other tracked property", func(c *Config) any { return &c.PollInterval }},
+	{"poll-read-share", GroupTracking, false, "fraction (0 < x ≤ 1) of each budget window the poller may spend on reads, per replica", func(c *Config) any { return &c.PollReadShare }},
+	{"at-risk-within", GroupRisk, false, "an open milestone due within this is at risk (report, alerts)", func(c *Config) any { return &c.AtRiskWithin }},
+	{"alert-every", GroupTracking, false, "how often the monitor checks the portfolio for overdue, at-risk and pending-invitation alerts", func(c *Config) any { return &c.AlertEvery }},
+	{"invitation-pending-days", GroupTracking, false, "days a professional may stay invited before alert.invitation_pending (repeated every that many days)", func(c *Config) any { return &c.InvitationPendingDays }},
+	{"assignments", GroupProperties, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
 }
 
 // EnvName is the environment variable of a setting: OMQ_ and the flag name
@@ -153,25 +171,33 @@ func Bind(fs *pflag.FlagSet, c *Config, groups ...Group) {
 		if !inGroups(s.group, groups) {
 			continue
 		}
-		usage := s.usage + " (" + EnvName(s.name) + ")"
-		switch p := s.field(c).(type) {
-		case *string:
-			fs.StringVar(p, s.name, *p, usage)
-		case *int:
-			fs.IntVar(p, s.name, *p, usage)
-		case *int64:
-			fs.Int64Var(p, s.name, *p, usage)
-		case *float64:
-			fs.Float64Var(p, s.name, *p, usage)
-		case *bool:
-			fs.BoolVar(p, s.name, *p, usage)
-		case *time.Duration:
-			fs.DurationVar(p, s.name, *p, usage)
-		case *[]string:
-			fs.StringSliceVar(p, s.name, *p, usage)
-		default:
-			panic("config: unsupported field type for " + s.name)
-		}
+		bindOne(fs, s, c, s.usage+" ("+EnvName(s.name)+")")
+		// --help sorts flags by group (connection flags apart).
+		_ = fs.SetAnnotation(s.name, GroupAnnotation, []string{string(s.group)})
+	}
+}
+
+// GroupAnnotation is the pflag annotation Bind gives each flag: its Group.
+const GroupAnnotation = "omq-group"
+
+func bindOne(fs *pflag.FlagSet, s setting, c *Config, usage string) {
+	switch p := s.field(c).(type) {
+	case *string:
+		fs.StringVar(p, s.name, *p, usage)
+	case *int:
+		fs.IntVar(p, s.name, *p, usage)
+	case *int64:
+		fs.Int64Var(p, s.name, *p, usage)
+	case *float64:
+		fs.Float64Var(p, s.name, *p, usage)
+	case *bool:
+		fs.BoolVar(p, s.name, *p, usage)
+	case *time.Duration:
+		fs.DurationVar(p, s.name, *p, usage)
+	case *[]string:
+		fs.StringSliceVar(p, s.name, *p, usage)
+	default:
+		panic("config: unsupported field type for " + s.name)
 	}
 }
 
@@ -363,6 +389,9 @@ func SecretFlags(fs *pflag.FlagSet) []string {
 type Setting struct {
 	Flag, Env, Default, Usage string
 	Secret                    bool
+	// Group is the set of settings it belongs to; commands bind whole
+	// groups.
+	Group Group
 }
 
 // Settings lists every setting with its default, for docs and --help.
@@ -370,7 +399,7 @@ func Settings() []Setting {
 	d := Defaults()
 	out := make([]Setting, 0, len(settings))
 	for _, s := range settings {
-		out = append(out, Setting{Flag: s.name, Env: EnvName(s.name), Default: s.get(&d), Usage: s.usage, Secret: s.secret})
+		out = append(out, Setting{Flag: s.name, Env: EnvName(s.name), Default: s.get(&d), Usage: s.usage, Secret: s.secret, Group: s.group})
 	}
 	return out
 }

@@ -50,3 +50,15 @@ func TestIdempotencyKeySurvivesReplays(t *testing.T) {
 func keyOf(h nats.Header, seq uint64) string {
 	return IdempotencyKey(h.Get(HeaderOriginalMsgID), h.Get(jetstream.MsgIDHeader), "OPENMOOVE_EVENTS", seq)
 }
+
+// A dead letter in JSON (export, list --json) keeps its error as written:
+// API answers and placeholders carry < and >.
+func TestLetterJSONIsNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	l := Letter{ID: 1, Error: "send Authorization: Bearer <token> & retry", Data: []byte(`{"note":"<b>"}`)}
+	b, err := l.MarshalJSON()
+	require.NoError(t, err)
+	for _, want := range []string{"Bearer <token> & retry", `"data":{"note":"<b>"}`} {
+		require.Contains(t, string(b), want)
+	}
+}

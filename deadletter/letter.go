@@ -1,6 +1,7 @@
 package deadletter
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -168,7 +169,15 @@ func (l Letter) MarshalJSON() ([]byte, error) {
 	} else {
 		j.DataBase64 = base64.StdEncoding.EncodeToString(l.Data)
 	}
-	return json.Marshal(j)
+	// Errors quote API answers and placeholders with < and >; exports and
+	// --json output show them as written, not as \u003c.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(j); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes.

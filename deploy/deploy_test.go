@@ -42,7 +42,7 @@ func TestNATSConfigsParse(t *testing.T) {
 func TestExampleSettingsLoad(t *testing.T) {
 	c := config.Defaults()
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	config.Bind(fs, &c, config.GroupServer, config.GroupNATS, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
+	config.Bind(fs, &c, config.AllGroups()...)
 	src := config.Source{LookupEnv: func(k string) (string, bool) {
 		if k == "OMQ_OPENMOOVE_API_KEY" {
 			return "om_example", true

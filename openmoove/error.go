@@ -133,7 +133,9 @@ func formatFields(fields map[string][]string) []string {
 	sort.Strings(keys)
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		msg := strings.Join(fields[k], " ")
+		// "; " as between fields: the API's messages do not all end in a
+		// full stop, and two run together read as one.
+		msg := strings.Join(fields[k], "; ")
 		if k != NonFieldErrors {
 			msg = k + ": " + msg
 		}

@@ -28,7 +28,7 @@ matching rule (else of the default).`,
   omq assignments --assignments assignments.yaml --nats-url nats://nats-1:4222`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupDomain)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,9 +66,7 @@ func newBreakerStatusCmd(e *Env) *cobra.Command {
 		}
 		rows := breakerRows(st)
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rows)
+			return printJSON(e.Stdout, rows)
 		}
 		printBreakerRows(e.Stdout, rows)
 		return nil

@@ -33,7 +33,7 @@ again never creates a second property.`,
   omq create-property … --sale-method modern_auction --auctioneer-email a@auctions.example --request-id crm-4711`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupDomain)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
 	values := map[string]*string{}
 	for _, f := range events.CreateFieldNames {
 		usage := "the API's " + f

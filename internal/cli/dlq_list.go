@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -72,9 +71,7 @@ of it). --json prints every field, bodies included, as one JSON array.`,
 			if ls == nil {
 				ls = []deadletter.Letter{}
 			}
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ls)
+			return printJSON(e.Stdout, ls)
 		}
 		if len(ls) == 0 {
 			fmt.Fprintln(e.Stdout, "no dead letters match")

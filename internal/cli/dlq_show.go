@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
@@ -50,9 +51,7 @@ and the body, pretty-printed when it is JSON.`,
 			return err
 		}
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ls[0])
+			return printJSON(e.Stdout, ls[0])
 		}
 		printLetter(e.Stdout, ls[0], time.Now())
 		return nil
@@ -60,17 +59,23 @@ and the body, pretty-printed when it is JSON.`,
 	return cmd
 }
 
+// headerNote tells apart the two message ids among the headers.
+var headerNote = map[string]string{
+	nats.MsgIdHdr:                  "  (this dead letter's own id)",
+	deadletter.HeaderOriginalMsgID: "  (the original message's id)",
+}
+
 func printLetter(w io.Writer, l deadletter.Letter, now time.Time) {
 	fmt.Fprintf(w, "Dead letter %d\n", l.ID)
 	field := func(name, format string, args ...any) {
-		fmt.Fprintf(w, "  %-12s %s\n", name+":", fmt.Sprintf(format, args...))
+		fmt.Fprintf(w, "  %-13s %s\n", name+":", fmt.Sprintf(format, args...))
 	}
 	field("Failed at", "%s (%s ago)", l.FailedAt.UTC().Format(time.RFC3339), now.Sub(l.FailedAt).Round(time.Second))
 	field("Kind", "%s", orDash(l.Kind))
 	head, items := splitError(l.Error)
 	field("Error", "%s", orDash(head))
 	for _, it := range items {
-		fmt.Fprintf(w, "  %-12s   - %s\n", "", it)
+		fmt.Fprintf(w, "  %-13s   - %s\n", "", it)
 	}
 	field("Subject", "%s", orDash(l.OriginalSubject))
 	origin := orDash(l.OriginalStream)
@@ -78,7 +83,9 @@ func printLetter(w io.Writer, l deadletter.Letter, now time.Time) {
 		origin += fmt.Sprintf(" #%d", l.OriginalSeq)
 	}
 	field("From", "%s", origin)
-	field("Msg id", "%s (the API idempotency key of a replay: %s)", orDash(l.OriginalMsgID), l.IdempotencyKey())
+	// Two ids that look alike and are not: say whose each is.
+	field("Original id", "%s (the original message's Nats-Msg-Id; a replay's API idempotency key: %s)", orDash(l.OriginalMsgID), l.IdempotencyKey())
+	field("Letter id", "%s (this dead letter's own Nats-Msg-Id, unrelated to the original's)", orDash(l.Header.Get(nats.MsgIdHdr)))
 	field("Deliveries", "%d", l.Deliveries)
 	field("Worker", "%s", orDash(l.Worker))
 
@@ -104,7 +111,7 @@ func printLetter(w io.Writer, l deadletter.Letter, now time.Time) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range l.Header[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, v)
+			fmt.Fprintf(w, "  %s: %s%s\n", k, v, headerNote[k])
 		}
 	}
 

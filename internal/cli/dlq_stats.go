@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -50,9 +49,7 @@ longer need, or raise --dlq-max-bytes and run omq streams apply.`,
 			return err
 		}
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return printJSON(e.Stdout, st)
 		}
 		printStats(e.Stdout, s.store.Topology().DLQStream(), st)
 		return nil

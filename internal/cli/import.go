@@ -49,7 +49,7 @@ could not be queued.`,
   omq import status instructions.csv`,
 		Args: cobra.ExactArgs(1),
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupDomain)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate every row and report; queue nothing")
 	cmd.Flags().StringVar(&format, "format", "auto", "file format: auto (by extension, else by content), csv or jsonl")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,4 +51,25 @@ func TestReadCSVRefusesNonUTF8Cells(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 	require.Equal(t, []string{"Not UTF-8 text: save the file as CSV UTF-8."}, rows[0].Fields["property_address"])
+}
+
+// Two request-wide errors of one row read as two, in omq import and
+// omq import status alike (both print problems()), not run together as
+// "…must be provided auctioneer_email is required…".
+func TestRowProblemsAreSeparated(t *testing.T) {
+	t.Parallel()
+	csv := "first_name,last_name,email,phone_number,property_address,property_postcode,sale_method\n" +
+		"Ada,Byron,ada@example.com,07700900001,1 High Street,SW1A 1AA,modern_auction\n"
+	path := filepath.Join(t.TempDir(), "p.csv")
+	require.NoError(t, os.WriteFile(path, []byte(csv), 0o600))
+	want := openmoove.MsgProfessionalNeeded + "; " + openmoove.MsgAuctioneerNeeded
+
+	rows, err := readImport(path, "csv", nil)
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, want, rows[0].problems())
+
+	code, _, errOut := runOMQ("import", path, "--dry-run")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "line 2: "+want+"\n")
 }

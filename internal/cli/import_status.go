@@ -30,7 +30,7 @@ invalid (never queued). A summary line ends the report.`,
   omq import status migration.jsonl --nats-url nats://nats-1:4222`,
 		Args: cobra.ExactArgs(1),
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupDomain)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
 	cmd.Flags().StringVar(&format, "format", "auto", "file format: auto, csv or jsonl")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {

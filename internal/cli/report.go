@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,8 +33,7 @@ it.`,
   omq report --at 2025-06-01T09:00:00Z`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
-	cmd.Flags().DurationVar(&cfg.AtRiskWithin, "at-risk-within", cfg.AtRiskWithin, "an open milestone due within this is at risk ("+config.EnvName("at-risk-within")+")")
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupRisk)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().StringVar(&at, "at", "", "evaluate due dates at this RFC 3339 time instead of now")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -70,9 +68,7 @@ it.`,
 		}
 		rep := monitor.Portfolio(all, now, cfg.AtRiskWithin)
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(e.Stdout, rep)
 		}
 		return rep.WriteTable(e.Stdout)
 	}

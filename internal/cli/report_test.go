@@ -87,3 +87,57 @@ func TestTrackUntrackReport(t *testing.T) {
 		require.Contains(t, errOut, c.want)
 	}
 }
+
+// An empty portfolio says how to fill it; one property is "1 property".
+func TestReportEmptyAndSingular(t *testing.T) {
+	t.Parallel()
+	s, top := testkit.JetStream(t, natstest.Listen())
+	code, out, errOut := runOMQ("report", "--nats-url", s.AuthURL())
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "no tracked properties: omq follows those it creates; add others with omq track <transaction id>\n", out)
+
+	const tx = "55555555-5555-4555-8555-555555555555"
+	store, err := poller.OpenStore(context.Background(), s.JS, top)
+	require.NoError(t, err)
+	_, err = store.Track(context.Background(), tx, 0, poller.SourceCLI, time.Now())
+	require.NoError(t, err)
+	code, out, errOut = runOMQ("report", "--nats-url", s.AuthURL())
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "\n1 property: 0 on track")
+}
+
+// A property the poller found gone from OpenMoove (after a sandbox restart,
+// say) is reported as gone, not by its last snapshot as if alive, and is
+// counted apart.
+func TestReportShowsPropertiesGoneFromOpenMoove(t *testing.T) {
+	t.Parallel()
+	s, top := testkit.JetStream(t, natstest.Listen())
+	ctx := context.Background()
+	const gone = "77777777-7777-4777-8777-777777777777"
+	store, err := poller.OpenStore(ctx, s.JS, top)
+	require.NoError(t, err)
+	_, err = store.Track(ctx, gone, 3, poller.SourceCreated, time.Now())
+	require.NoError(t, err)
+	tr, err := store.Get(ctx, gone)
+	require.NoError(t, err)
+	at := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
+	tr.Snapshot = &poller.Snapshot{PolledAt: at.Add(-time.Hour), Address: "9 Gone Road", Milestones: []poller.Milestone{
+		{ID: 1, Name: "Instruction", Order: 1, DueDate: at.Add(-48 * time.Hour)},
+	}}
+	tr.GoneSince = at
+	require.NoError(t, store.Save(ctx, tr))
+
+	code, out, errOut := runOMQ("report", "--at", at.Format(time.RFC3339), "--nats-url", s.AuthURL())
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `(?m)^gone\s+`+gone+`\s+9 Gone Road\s+-\s+\(gone from OpenMoove since 2025-06-01\)`, out)
+	require.Contains(t, out, "1 property: 0 on track, 0 at risk, 0 overdue, 0 not polled yet, 1 gone from OpenMoove")
+	require.Contains(t, out, "omq untrack "+gone)
+
+	code, out, errOut = runOMQ("report", "--json", "--at", at.Format(time.RFC3339), "--nats-url", s.AuthURL())
+	require.Equal(t, 0, code, errOut)
+	var rep monitor.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Equal(t, 1, rep.Gone)
+	require.Equal(t, 0, rep.Overdue, "a gone property's stale snapshot is not overdue work")
+	require.Equal(t, monitor.StateGone, rep.Properties[0].State)
+}

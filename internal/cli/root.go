@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +91,7 @@ over the file).`,
 	root.SetErr(e.Stderr)
 	root.PersistentFlags().String("config", "", "YAML file of settings, keys as the flag names (OMQ_CONFIG)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageErrorf("%v; see %s --help", err, cmd.CommandPath())
+		return usageErrorf("%v%s; see %s --help", err, unusedSetting(cmd, err), cmd.CommandPath())
 	})
 	root.AddCommand(
 		newRunCmd(e),
@@ -104,7 +105,24 @@ over the file).`,
 		newReportCmd(e), newTrackCmd(e), newUntrackCmd(e),
 	)
 	argsUsage(root)
+	helpByGroup(root)
+	versionFlag(root)
 	return root
+}
+
+// unusedSetting explains an unknown flag that is a setting of omq run: the
+// command exists and so does the setting, they just do not meet.
+func unusedSetting(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	for _, s := range config.Settings() {
+		if s.Flag == name {
+			return fmt.Sprintf(" (a setting of omq run that %s does not use)", cmd.CommandPath())
+		}
+	}
+	return ""
 }
 
 // argsUsage makes cobra's argument-count errors ("accepts 1 arg(s),
@@ -194,4 +212,13 @@ func bindConfig(cmd *cobra.Command, groups ...config.Group) *config.Config {
 	config.Bind(fs, &c, groups...)
 	cmd.Flags().AddFlagSet(fs)
 	return &c
+}
+
+// printJSON is the --json output of every command: indented, and with <, >
+// and & as written rather than HTML-escaped.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

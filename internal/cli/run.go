@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -29,15 +30,18 @@ omq and the password generated in --data-dir/nats-password (or with
 --nats-listen). With no
 --openmoove-url, omq starts the local OpenMoove sandbox and no real API is
 called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
---shutdown-timeout; a second one forces the process to exit.`,
+--shutdown-timeout; a second one forces the process to exit.
+
+Roles (--only takes their names, comma-separated):
+` + rolesHelp(),
 		Example: `  omq run
   omq run --data-dir /var/lib/omq --http 0.0.0.0:8080 --log-format json
   OMQ_OPENMOOVE_API_KEY_FILE=/run/secrets/om omq run --openmoove-url https://api.openmoove.com/api/v1/partners/
   omq run --nats-url nats://nats-1:4222,nats://nats-2:4222 --only properties`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupServer, config.GroupNATS, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupIngest, config.GroupWorkers, config.GroupDomain)
-	cmd.Flags().StringSliceVar(&only, "only", nil, "start only these roles (comma-separated)")
+	cfg := bindConfig(cmd, config.AllGroups()...)
+	cmd.Flags().StringSliceVar(&only, "only", nil, "start only these roles (comma-separated): "+strings.Join(roleNames(), ", "))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err
@@ -74,6 +78,29 @@ called. The first SIGINT or SIGTERM starts a graceful shutdown bounded by
 		return nil
 	}
 	return cmd
+}
+
+// rolesHelp lists the roles omq run can start, one per line with what it
+// does, from the one table that defines them.
+func rolesHelp() string {
+	roles := system.Roles()
+	width := 0
+	for _, r := range roles {
+		width = max(width, len(r.Name))
+	}
+	var b strings.Builder
+	for _, r := range roles {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, r.Name, r.Description)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func roleNames() []string {
+	var out []string
+	for _, r := range system.Roles() {
+		out = append(out, r.Name)
+	}
+	return out
 }
 
 // onSignals cancels on the first SIGINT/SIGTERM and exits with status 1 on

@@ -9,15 +9,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
 type sandboxFlags struct {
-	addr, apiKey, webhookURL, webhookSecret, logLevel string
-	rateLimit, burstLimit, seed                       int
-	rateWindow, latency, jitter                       time.Duration
-	errorRate, timeScale                              float64
+	addr, apiKey, webhookURL, webhookSecret string
+	rateLimit, burstLimit, seed             int
+	rateWindow, latency, jitter             time.Duration
+	errorRate, timeScale                    float64
 }
 
 func newSandboxCmd(e *Env) *cobra.Command {
@@ -52,17 +53,23 @@ OMQ_WEBHOOK_SECRET_FILE. The first SIGINT or SIGTERM stops it.`,
 	fl.StringVar(&f.webhookSecret, "webhook-secret", "", "HMAC secret of the webhooks (or OMQ_WEBHOOK_SECRET, OMQ_WEBHOOK_SECRET_FILE)")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "multiplies the webhook retry waits (10s, 100s, 1000s); 0.001 for tests")
 	fl.IntVar(&f.seed, "seed", 0, "create this many demo properties at start and print their transaction ids")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return e.runSandbox(cmd.Context(), f) }
+	// The log settings of omq run, so both log alike (JSON off a terminal).
+	cfg := bindConfig(cmd, config.GroupLog)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := e.loadConfig(cmd, cfg); err != nil {
+			return err
+		}
+		return e.runSandbox(cmd.Context(), f, cfg)
+	}
 	return cmd
 }
 
-func (e *Env) runSandbox(ctx context.Context, f sandboxFlags) error {
+func (e *Env) runSandbox(ctx context.Context, f sandboxFlags, cfg *config.Config) error {
 	secret, err := e.webhookSecret(f.webhookSecret)
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(e.Stderr, f.logLevel, "text")
+	log, err := logging.New(e.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return usage(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,4 +60,38 @@ func TestSandboxCommandUsage(t *testing.T) {
 	out = testkit.Buffer{}
 	require.Equal(t, 0, Main(context.Background(), []string{"sandbox", "--help"}, &Env{Stdout: &out, Stderr: &errOut}))
 	require.Contains(t, out.String(), "omq sandbox --addr 127.0.0.1:8090 --api-key om_test_key")
+}
+
+// omq sandbox logs as omq run does: --log-format (auto is JSON off a
+// terminal), so one log pipeline reads both.
+func TestSandboxLogsLikeRun(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, `{"time":`},
+		{[]string{"--log-format", "json", "--log-level", "warn"}, ""},
+		{[]string{"--log-format", "text"}, ""},
+	} {
+		var out, errOut testkit.Buffer
+		sigs := make(chan os.Signal, 1)
+		e := &Env{Stdout: &out, Stderr: &errOut, Signals: sigs, Exit: func(int) {},
+			LookupEnv: func(string) (string, bool) { return "", false }}
+		done := make(chan int)
+		go func() {
+			done <- Main(context.Background(), append([]string{"sandbox", "--addr", "127.0.0.1:0"}, c.args...), e)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "partner API") }, 5e9, 1e7)
+		switch {
+		case c.want != "":
+			require.True(t, strings.HasPrefix(errOut.String(), c.want), "%v: %s", c.args, errOut.String())
+		case slices.Contains(c.args, "warn"):
+			require.Empty(t, errOut.String(), "--log-level warn hides the info line")
+		default:
+			require.Contains(t, errOut.String(), "INF sandbox listening", c.args)
+		}
+		sigs <- syscall.SIGTERM
+		require.Equal(t, 0, <-done, errOut.String())
+	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -35,7 +34,7 @@ breakers, and the dead letters waiting for a person.
   omq status --nats-url nats://nats-1:4222`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupWorkers)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupLayout, config.GroupWorkers)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (as GET /status) instead of text")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
@@ -53,9 +52,7 @@ breakers, and the dead letters waiting for a person.
 			return err
 		}
 		if asJSON {
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return printJSON(e.Stdout, st)
 		}
 		printStatus(e.Stdout, st)
 		return nil

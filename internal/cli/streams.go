@@ -40,7 +40,7 @@ retention) is reported with what to do, and the command exits 1.`,
   omq streams apply --nats-url nats://nats-1:4222 --replicas 3`,
 		Args: cobra.NoArgs,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupLayout)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err

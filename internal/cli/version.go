@@ -37,6 +37,21 @@ func depVersion(path string) string {
 
 func init() { openmoove.Version = version() }
 
+// versionLine is what omq version and omq --version print.
+func versionLine() string {
+	return fmt.Sprintf("omq %s (%s, nats-server %s, nats.go %s)", version(), runtime.Version(),
+		depVersion("github.com/nats-io/nats-server/v2"), depVersion("github.com/nats-io/nats.go"))
+}
+
+// versionFlag makes omq --version print what omq version prints; cobra's
+// own template would say "omq version dev" and leave out the rest.
+func versionFlag(root *cobra.Command) {
+	root.Version = version()
+	// A version or module path never holds "{{", so the line is a template
+	// of itself.
+	root.SetVersionTemplate(versionLine() + "\n")
+}
+
 func newVersionCmd(e *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
@@ -44,8 +59,7 @@ func newVersionCmd(e *Env) *cobra.Command {
 		Example: "  omq version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(e.Stdout, "omq %s (%s, nats-server %s, nats.go %s)\n", version(), runtime.Version(),
-				depVersion("github.com/nats-io/nats-server/v2"), depVersion("github.com/nats-io/nats.go"))
+			fmt.Fprintln(e.Stdout, versionLine())
 			return nil
 		},
 	}

@@ -253,5 +253,9 @@ func writeBadRequest(w http.ResponseWriter, bad *BadRequest) int {
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// Answers quote placeholders such as <the --ingest-token>; HTML
+	// escaping would turn them into \u003c…\u003e.
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }

@@ -215,3 +215,14 @@ func TestIngestOffWithoutToken(t *testing.T) {
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader("{}")))
 	require.Equal(t, http.StatusNotFound, rec.Code)
 }
+
+// An answer reads as written: "<the --ingest-token>", not
+// "\u003cthe --ingest-token\u003e" as encoding/json's HTML escaping has it.
+func TestAnswersAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	resp, body := send(t, b.url+"/v1/events", "", `{"type":"legal_pack_completed","transaction_id":"tx-1"}`)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, string(body), "Bearer <the --ingest-token>")
+	require.NotContains(t, string(body), `\u003c`)
+}

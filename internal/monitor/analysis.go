@@ -17,6 +17,9 @@ const (
 	StateAtRisk    = "at_risk"
 	StateOverdue   = "overdue"
 	StateNotPolled = "not_polled"
+	// StateGone is a property OpenMoove answered 404 for on its last poll:
+	// its snapshot is history, not work to chase.
+	StateGone = "gone"
 )
 
 // PropertyReport is the analysis of one property.
@@ -33,6 +36,7 @@ type PropertyReport struct {
 	Overdue       int       `json:"overdue"`
 	AtRisk        int       `json:"at_risk"`
 	PolledAt      time.Time `json:"polled_at,omitzero"`
+	GoneSince     time.Time `json:"gone_since,omitzero"`
 }
 
 // Report is the portfolio.
@@ -43,6 +47,7 @@ type Report struct {
 	AtRisk     int              `json:"at_risk"`
 	Overdue    int              `json:"overdue"`
 	NotPolled  int              `json:"not_polled"`
+	Gone       int              `json:"gone"`
 }
 
 // Analyze reports on one tracked property as of now; an open milestone due
@@ -50,6 +55,13 @@ type Report struct {
 func Analyze(t *poller.Tracked, now time.Time, window time.Duration) PropertyReport {
 	r := PropertyReport{TransactionID: t.TransactionID, PropertyID: t.PropertyID, State: StateNotPolled}
 	s := t.Snapshot
+	if !t.GoneSince.IsZero() {
+		r.State, r.GoneSince = StateGone, t.GoneSince
+		if s != nil {
+			r.Address, r.PolledAt = s.Address, s.PolledAt
+		}
+		return r
+	}
 	if s == nil {
 		return r
 	}
@@ -94,12 +106,14 @@ func Portfolio(ts []*poller.Tracked, now time.Time, window time.Duration) Report
 			rep.AtRisk++
 		case StateOnTrack:
 			rep.OnTrack++
+		case StateGone:
+			rep.Gone++
 		default:
 			rep.NotPolled++
 		}
 		rep.Properties = append(rep.Properties, r)
 	}
-	rank := map[string]int{StateOverdue: 0, StateAtRisk: 1, StateOnTrack: 2, StateNotPolled: 3}
+	rank := map[string]int{StateOverdue: 0, StateAtRisk: 1, StateOnTrack: 2, StateNotPolled: 3, StateGone: 4}
 	slices.SortFunc(rep.Properties, func(a, b PropertyReport) int {
 		return cmp.Or(cmp.Compare(rank[a.State], rank[b.State]), cmp.Compare(b.Overdue, a.Overdue),
 			cmp.Compare(a.Address, b.Address), cmp.Compare(a.TransactionID, b.TransactionID))
@@ -108,8 +122,12 @@ func Portfolio(ts []*poller.Tracked, now time.Time, window time.Duration) Report
 }
 
 // WriteTable prints the report for a person: one row per property, then
-// the totals.
+// the totals; with no property, what to do instead.
 func (rep Report) WriteTable(w io.Writer) error {
+	if len(rep.Properties) == 0 {
+		_, err := fmt.Fprintln(w, "no tracked properties: omq follows those it creates; add others with omq track <transaction id>")
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tTRANSACTION\tADDRESS\tDONE\tCURRENT MILESTONE\tDUE\tOVERDUE\tAT RISK")
 	for _, p := range rep.Properties {
@@ -122,17 +140,49 @@ func (rep Report) WriteTable(w io.Writer) error {
 			cur = "-"
 		}
 		done := fmt.Sprintf("%.0f%%", p.CompletionPct)
-		if p.State == StateNotPolled {
+		switch p.State {
+		case StateNotPolled:
 			done, cur = "-", "(not polled yet)"
+		case StateGone:
+			done, cur, due = "-", "(gone from OpenMoove since "+p.GoneSince.UTC().Format("2006-01-02")+")", "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", p.State, p.TransactionID, orDash(p.Address), done, cur, due, p.Overdue, p.AtRisk)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d properties: %d on track, %d at risk, %d overdue, %d not polled yet (as of %s)\n",
-		len(rep.Properties), rep.OnTrack, rep.AtRisk, rep.Overdue, rep.NotPolled, rep.At.UTC().Format(time.RFC3339))
-	return err
+	gone := ""
+	if rep.Gone > 0 {
+		gone = fmt.Sprintf(", %d gone from OpenMoove", rep.Gone)
+	}
+	if _, err := fmt.Fprintf(w, "\n%s: %d on track, %d at risk, %d overdue, %d not polled yet%s (as of %s)\n",
+		plural(len(rep.Properties), "property", "properties"), rep.OnTrack, rep.AtRisk, rep.Overdue, rep.NotPolled, gone,
+		rep.At.UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return rep.writeGoneHint(w)
+}
+
+// writeGoneHint tells what to do about properties the API no longer has:
+// the poller keeps asking (in case it was an outage of theirs), so only a
+// person can end it.
+func (rep Report) writeGoneHint(w io.Writer) error {
+	for _, p := range rep.Properties {
+		if p.State == StateGone {
+			if _, err := fmt.Fprintf(w, "%s: OpenMoove answers 404 for it; if it was deleted there, stop following it: omq untrack %s\n",
+				p.TransactionID, p.TransactionID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orDash(s string) string {

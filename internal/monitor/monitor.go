@@ -142,7 +142,8 @@ func (m *Monitor) Check(ctx context.Context) (int, error) {
 	var errs []error
 	throttled := false
 	for _, t := range all {
-		if t.Snapshot == nil {
+		// A gone property's snapshot is history: nobody can act on it.
+		if t.Snapshot == nil || !t.GoneSince.IsZero() {
 			continue
 		}
 		for _, ms := range t.Snapshot.Milestones {

@@ -176,3 +176,23 @@ func lastOutcome(t *testing.T, b *bundle, kind string) events.Outcome {
 	require.NoError(t, err)
 	return o
 }
+
+// A property gone from OpenMoove raises no alert from its last snapshot:
+// nobody can act on a milestone the API no longer has.
+func TestNoAlertsForAPropertyGoneFromOpenMoove(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	for _, tx := range []string{b.overdue, b.atRisk} {
+		tr, err := b.store.Get(ctx, tx)
+		require.NoError(t, err)
+		tr.GoneSince = b.sb.Now()
+		require.NoError(t, b.store.Save(ctx, tr))
+	}
+	m, err := monitor.New(ctx, monitor.Config{Store: b.store, API: b.api, JS: b.js, Topology: b.top, Now: b.sb.Now})
+	require.NoError(t, err)
+	n, err := m.Check(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "the overdue and at-risk properties are gone; the third is on track")
+	require.Empty(t, b.alerts(t))
+}

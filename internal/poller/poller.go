@@ -264,6 +264,9 @@ func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
 		p.polls.WithLabelValues("error").Inc()
 		p.log.Warn("poll failed", logging.KeyTx, tx, logging.KeyError, err)
 		t.LastError, t.NextPoll = err.Error(), time.Now().Add(p.cfg.Overdue)
+		if openmoove.IsNotFound(err) && t.GoneSince.IsZero() {
+			t.GoneSince = p.cfg.Now()
+		}
 		if serr := p.cfg.Store.Save(ctx, t); serr != nil && !errors.Is(serr, ErrConflict) && !errors.Is(serr, ErrNotTracked) {
 			return serr
 		}
@@ -294,7 +297,7 @@ func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
 			result = "baseline"
 		}
 		learned := t.PropertyID == 0 && pid != 0
-		t.Snapshot, t.PropertyID, t.LastError = cur, pid, ""
+		t.Snapshot, t.PropertyID, t.LastError, t.GoneSince = cur, pid, "", time.Time{}
 		t.NextPoll = time.Now().Add(p.Interval(cur, now))
 		err := p.cfg.Store.Save(ctx, t)
 		if errors.Is(err, ErrConflict) {

@@ -202,3 +202,39 @@ func TestFollowerTracksCreatedProperties(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, tx, byPID.TransactionID)
 }
+
+// A property OpenMoove answers 404 for (a restarted sandbox, a property
+// deleted there) is marked gone, so omq report stops presenting its last
+// snapshot as today's truth; a good poll clears the mark.
+func TestPollMarksAPropertyGoneFromOpenMoove(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const missing = "66666666-6666-4666-8666-666666666666"
+	_, err := b.store.Track(ctx, missing, 7, poller.SourceCreated, time.Now())
+	require.NoError(t, err)
+	p := b.poller(t, time.Hour)
+
+	tr, err := b.store.Get(ctx, missing)
+	require.NoError(t, err)
+	require.Error(t, p.Poll(ctx, tr))
+	tr, err = b.store.Get(ctx, missing)
+	require.NoError(t, err)
+	require.False(t, tr.GoneSince.IsZero(), "a 404 marks it gone")
+	first := tr.GoneSince
+	require.Error(t, p.Poll(ctx, tr))
+	tr, err = b.store.Get(ctx, missing)
+	require.NoError(t, err)
+	require.Equal(t, first, tr.GoneSince, "gone since the first 404, not the last")
+
+	tx := b.seed(t, "standard")
+	_, err = b.store.Track(ctx, tx, 0, poller.SourceCLI, time.Now())
+	require.NoError(t, err)
+	tr, err = b.store.Get(ctx, tx)
+	require.NoError(t, err)
+	tr.GoneSince = time.Now()
+	require.NoError(t, p.Poll(ctx, tr))
+	tr, err = b.store.Get(ctx, tx)
+	require.NoError(t, err)
+	require.True(t, tr.GoneSince.IsZero(), "a good poll clears the mark")
+}

@@ -33,6 +33,10 @@ type Tracked struct {
 	NextPoll time.Time `json:"next_poll"`
 	// LastError is the last poll's failure, cleared by a good poll.
 	LastError string `json:"last_error,omitempty"`
+	// GoneSince is when a poll first found the property gone from
+	// OpenMoove (404), zero while the API has it. The snapshot is kept: it
+	// is the last thing known, but no longer the state of a live property.
+	GoneSince time.Time `json:"gone_since,omitzero"`
 
 	revision uint64
 }

@@ -220,6 +220,8 @@ func validEvent(s string) bool {
 func reply(w http.ResponseWriter, code int, status string) int {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the status reads as written, < and > included
+	_ = enc.Encode(map[string]string{"status": status})
 	return code
 }
