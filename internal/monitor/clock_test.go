@@ -71,3 +71,17 @@ func TestAlertsFollowTheAPIsClock(t *testing.T) {
 		"by the local clock it would be due in 2 days")
 	require.EqualValues(t, 4, lastOutcome(t, b, monitor.AlertInvitationPending).Data["days_pending"])
 }
+
+// Before any poll there is no offset to apply: the report judges by the
+// local clock.
+func TestAPINowWithoutPollsIsLocal(t *testing.T) {
+	t.Parallel()
+	local := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	require.Equal(t, local, monitor.APINow(nil, local))
+	require.Equal(t, local, monitor.APINow([]*poller.Tracked{{TransactionID: "x"}}, local))
+	polled := []*poller.Tracked{
+		{Snapshot: &poller.Snapshot{PolledAt: local.Add(time.Hour), ClockOffset: 2 * time.Hour}},
+		{Snapshot: &poller.Snapshot{PolledAt: local.Add(49 * time.Hour), ClockOffset: 48 * time.Hour}},
+	}
+	require.Equal(t, local.Add(48*time.Hour), monitor.APINow(polled, local), "the latest poll's offset")
+}
