@@ -25,9 +25,10 @@ const maxBody = 4 << 20
 // attempt: retry policy lives in the worker loop (and Retry, for CLI
 // commands). A Client is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	now  func() time.Time
+	cfg   Config
+	base  *url.URL
+	now   func() time.Time
+	clock apiClock
 }
 
 // New returns a Client for cfg after filling defaults and validating it.
@@ -84,6 +85,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return c.networkError(method, path, err)
 	}
 	defer resp.Body.Close()
+	c.clock.observe(resp.Header, time.Now())
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if c.cfg.OnResponse != nil {
 		c.cfg.OnResponse(info, resp.StatusCode, time.Since(start))

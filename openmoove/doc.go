@@ -86,6 +86,17 @@
 // Config.OnRateLimit receives the X-RateLimit-* headers of every answer,
 // errors included, to correct that budget.
 //
+// # The API's clock
+//
+// OpenMoove stamps due dates, is_overdue, invited_at and webhook timestamps
+// with its own clock. Client.Now is that clock: the local clock plus the
+// offset the Date header (RFC 7231 IMF-fixdate) of the latest answer gave,
+// whatever its status, kept in whole seconds since Date has no finer
+// resolution; before any answer it is the local clock. ClockOffset says how
+// far ahead (or, negative, behind) the API is. Judge the API's times
+// against Now, not time.Now, and a skewed local clock changes nothing. The
+// sandbox's Date follows its clock, AdvanceClock included.
+//
 // # Validation before queueing
 //
 // ValidateCreate mirrors the API's rules for POST /clients/ and answers in

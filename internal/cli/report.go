@@ -24,9 +24,11 @@ milestone and when it is due, how many are overdue and how many at risk
 and overdue.
 
 The report reads the snapshots the poller keeps (no API call), so it is as
-fresh as the last poll (--poll-interval and friends). --at evaluates due
-dates at another time, such as the sandbox's clock after omq sandbox moved
-it.`,
+fresh as the last poll (--poll-interval and friends). Due dates are
+judged by OpenMoove's clock, as the monitor's alerts are: now plus the
+offset of the API's clock the poller measured at its latest poll (the Date
+of the API's answers, which in sandbox mode follows the sandbox's clock).
+--at evaluates them at another time instead.`,
 		Example: `  omq report
   omq report --json | jq '.properties[] | select(.state == "overdue")'
   omq report --at-risk-within 72h
@@ -65,6 +67,9 @@ it.`,
 		all, err := store.List(ctx)
 		if err != nil {
 			return err
+		}
+		if at == "" {
+			now = monitor.APINow(all, now)
 		}
 		rep := monitor.Portfolio(all, now, cfg.AtRiskWithin)
 		if asJSON {

@@ -24,6 +24,12 @@
 //     (one API read, through the shared budget) only for properties whose
 //     team is unknown or still has someone invited.
 //
-// The clock (Config.Now) is the API's: with the sandbox, pass its clock so
-// AdvanceClock moves due dates past; `omq report --at` does the same.
+// The clock (Config.Now) is OpenMoove's, since it stamps due dates and
+// invited_at with its own: omq run passes the API client's Now, the local
+// clock plus the offset the Date header of the API's latest answer gave (to
+// the second), so alerts, days_until_due and days_pending agree with what
+// OpenMoove shows even when the local clock is skewed, and follow the
+// sandbox's clock when it is moved. Any role's answer updates that offset;
+// a check uses the offset known when it starts. `omq report` uses the
+// offset the poller recorded at its latest poll, or --at.
 package monitor

@@ -50,7 +50,8 @@ type Config struct {
 	// InvitationDays is how long an invitation may stay pending before an
 	// alert, and how long between two alerts for it. Default 3 days.
 	InvitationDays int
-	// Now is the API's clock. Default time.Now.
+	// Now is the API's clock (omq run: openmoove.Client.Now), against
+	// which due dates and invitations are judged. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }

@@ -71,7 +71,8 @@ type Config struct {
 	// BudgetHour is the budget's hour window; its minute is BudgetHour/60.
 	// Default 1h; benchmarks scale it.
 	BudgetHour time.Duration
-	// Now is the clock due dates are compared with. Default time.Now.
+	// Now is the clock due dates are compared with, the API's (omq run:
+	// openmoove.Client.Now). Default time.Now.
 	Now func() time.Time
 	// Logger receives the poller's logs. Default: discard.
 	Logger *slog.Logger
@@ -274,6 +275,7 @@ func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
 	}
 	now := p.cfg.Now()
 	cur := NewSnapshot(prop, ms, now)
+	cur.ClockOffset = now.Sub(time.Now()).Round(time.Second)
 	pid := t.PropertyID
 	if pid == 0 {
 		fmt.Sscan(prop.ExternalIDs.OpenMoove, &pid)

@@ -20,6 +20,10 @@ type Snapshot struct {
 	// for invitation tracking; TeamAt is when (zero: never read).
 	Team   []Member  `json:"team,omitempty"`
 	TeamAt time.Time `json:"team_at,omitzero"`
+	// ClockOffset is how far the poller's clock (the API's, in omq run) was
+	// ahead of the local one at this poll, to the second, so `omq report`
+	// judges due dates by OpenMoove's time without calling it.
+	ClockOffset time.Duration `json:"clock_offset,omitempty"`
 }
 
 // Milestone is a milestone as the snapshot keeps it.

@@ -81,7 +81,8 @@ func newWebhooks(ctx context.Context, d *Deps) ([]Component, error) {
 }
 
 // newPoller builds the Follower (tracks every created property) and the
-// Poller; the API client takes the shared budget's tokens.
+// Poller; the API client takes the shared budget's tokens, and its clock
+// (the API's) says which milestones are overdue or due soon.
 func newPoller(ctx context.Context, d *Deps) ([]Component, error) {
 	store, err := poller.OpenStore(ctx, d.JS, d.Topology)
 	if err != nil {
@@ -89,7 +90,8 @@ func newPoller(ctx context.Context, d *Deps) ([]Component, error) {
 	}
 	c := d.Config
 	p, err := poller.New(ctx, poller.Config{Store: store, API: d.API, JS: d.JS, Topology: d.Topology, Overdue: c.PollOverdue, DueSoon: c.PollDueSoon,
-		Interval: c.PollInterval, ReadShare: c.PollReadShare, BudgetPerHour: c.BudgetPerHour, BudgetPerMinute: c.BudgetPerMinute, Logger: d.Logger, Metrics: d.Metrics})
+		Interval: c.PollInterval, ReadShare: c.PollReadShare, BudgetPerHour: c.BudgetPerHour, BudgetPerMinute: c.BudgetPerMinute, Logger: d.Logger, Metrics: d.Metrics,
+		Now: d.API.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +102,11 @@ func newPoller(ctx context.Context, d *Deps) ([]Component, error) {
 	return []Component{f, p}, nil
 }
 
+// newMonitor judges due dates and invitations by the API's clock (the Date
+// of its answers), as OpenMoove stamps them with it.
 func newMonitor(ctx context.Context, d *Deps) ([]Component, error) {
 	m, err := monitor.New(ctx, monitor.Config{API: d.API, JS: d.JS, Topology: d.Topology, Every: d.Config.AlertEvery,
-		AtRiskWithin: d.Config.AtRiskWithin, InvitationDays: d.Config.InvitationPendingDays, Logger: d.Logger})
+		AtRiskWithin: d.Config.AtRiskWithin, InvitationDays: d.Config.InvitationPendingDays, Logger: d.Logger, Now: d.API.Now})
 	return one(m, err)
 }
 

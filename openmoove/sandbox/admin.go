@@ -8,7 +8,8 @@ import (
 )
 
 // routes mounts the partner API under APIPrefix and the admin API under
-// AdminPrefix; anything else answers 404.
+// AdminPrefix; anything else answers 404. Every answer's Date is the
+// sandbox clock.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(APIPrefix, s.servePartner)
@@ -20,7 +21,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, detail(detailNotFound))
 	})
-	return mux
+	return dated(s.Now, mux)
 }
 
 // allow answers 405 and returns false when r's method is not one of methods.

@@ -39,7 +39,9 @@
 // Keys map to partners (Config.Keys); a partner lists and reads only its own
 // properties. Properties get the milestone template of their sale method
 // (Template), with due dates counted from creation on the sandbox clock, so
-// is_overdue turns true as the clock moves (AdvanceClock). Ids and UUIDs are
+// is_overdue turns true as the clock moves (AdvanceClock). Every answer's
+// Date header is the sandbox clock, as a real API's is its own, so
+// openmoove.Client.Now follows AdvanceClock. Ids and UUIDs are
 // deterministic for a Config.RandSeed: the same calls get the same ids.
 //
 // # Rate limits

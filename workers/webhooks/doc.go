@@ -39,6 +39,12 @@
 // replay, and a far-future stamp would make every genuine webhook of the
 // milestone look older until the clocks caught up.
 //
+// Age and "ahead" are judged on OpenMoove's clock, which stamps the
+// webhooks: the receipt is moved by the API client's ClockOffset (measured
+// from the Date of the API's answers, to the second), so a host or an API
+// whose clock is off by minutes or days loses no webhook, once any call of
+// omq's has had an answer since the clocks parted.
+//
 // An equal timestamp is not older: OpenMoove's timestamps have whole
 // seconds, so two changes in one second tie. A tie that agrees with the
 // stamp is applied again (harmless, and it is how a delivery cut off after

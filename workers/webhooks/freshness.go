@@ -15,10 +15,11 @@ import (
 	"github.com/openmoove/omq/internal/poller"
 )
 
-// MaxAhead is how far a webhook's timestamp may be ahead of its receipt.
-// OpenMoove's and omq's clocks disagree by seconds, not minutes; a stamp
-// further ahead would, once applied, make every genuine webhook of that
-// milestone look older until the clocks caught up.
+// MaxAhead is how far a webhook's timestamp may be ahead of its receipt,
+// both on OpenMoove's clock (the receipt moved by the API client's
+// ClockOffset). A stamp further ahead than its own API's clock would, once
+// applied, make every genuine webhook of that milestone look older until
+// the clocks caught up.
 const MaxAhead = 5 * time.Minute
 
 // Reasons a webhook is acknowledged without being applied, the label of

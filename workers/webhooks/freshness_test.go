@@ -409,3 +409,22 @@ func (b *bundle) counter(t *testing.T, name, label, value string) float64 {
 	}
 	return sum
 }
+
+// With OpenMoove's clock two days ahead of this host's, its webhooks are
+// stamped two days "in the future", yet they apply: once the API client
+// has an answer whose Date shows the offset, the receipt is placed on
+// OpenMoove's clock.
+func TestWebhooksOnASkewedAPIClockApply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tx, _ := b.prime(t)
+	b.sb.AdvanceClock(48 * time.Hour)
+	_, err := b.api.Products(context.Background()) // any call: its answer carries the API's Date
+	require.NoError(t, err)
+	m, err := b.sb.CompleteMilestone(tx, openmoove.MilestoneInstruction)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return b.cacheState(t, tx)[m.ID] }, 5*time.Second, 5*time.Millisecond, "the webhook applies")
+	b.drained(t)
+	require.Empty(t, b.msgs(t, b.top.DLQStream(), ""), "not dead-lettered as ahead of its receipt")
+	require.Zero(t, b.counter(t, "omq_webhook_stale_total", "reason", webhooks.StaleTooOld))
+}

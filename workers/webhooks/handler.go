@@ -217,10 +217,13 @@ type applier func(ctx context.Context, env envelope, at time.Time) (string, erro
 
 // fresh applies a webhook that is no older than --webhook-max-age. Its age
 // is counted to its receipt (when it entered the stream), not to now, so a
-// backlog held by an API outage is not thrown away.
+// backlog held by an API outage is not thrown away. OpenMoove stamps a
+// webhook with its own clock, so the receipt is placed on that clock (the
+// API client's offset) before the two are compared: a skewed clock on
+// either side is not mistaken for age, or for a stamp from the future.
 func (h *Handler) fresh(ctx context.Context, m *workers.Message, env envelope, apply applier) (string, error) {
-	received := m.Published
-	if received.IsZero() {
+	received := m.Published.Add(h.o.API.ClockOffset())
+	if m.Published.IsZero() {
 		received = h.o.Now()
 	}
 	at, err := timestamp(env, received)
