@@ -2,11 +2,11 @@ package events_test
 
 import (
 	"flag"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's event → milestone table")
@@ -16,28 +16,7 @@ var update = flag.Bool("update", false, "rewrite the README's event → mileston
 // worker does. Run `go test ./events -run README -update` after changing
 // the table.
 func TestREADMEMilestoneTable(t *testing.T) {
-	const path = "../README.md"
-	const start, end = "<!-- milestones:start -->\n", "<!-- milestones:end -->"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	i, j := strings.Index(readme, start), strings.Index(readme, end)
-	if i < 0 || j < i {
-		t.Fatalf("README lacks the %q … %q markers", start, end)
-	}
-	want := milestoneTable()
-	if readme[i+len(start):j] == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(readme[:i+len(start)]+want+readme[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("README event → milestone table is stale; run: go test ./events -run README -update")
+	testkit.GeneratedSection(t, "../README.md", "milestones", milestoneTable(), *update, "go test ./events -run README -update")
 }
 
 func milestoneTable() string {
