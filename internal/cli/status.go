@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -37,17 +36,7 @@ breakers, and the dead letters waiting for a person.
 	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupLayout, config.GroupWorkers)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (as GET /status) instead of text")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := e.loadConfig(cmd, cfg); err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-		defer cancel()
-		nc, js, err := connect(ctx, cfg, "omq status")
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		st, err := status.Read(ctx, js, statusOptions(cfg))
+		st, err := readStatusFor(e, cmd, cfg, "omq status")
 		if err != nil {
 			return err
 		}
