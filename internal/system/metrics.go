@@ -15,7 +15,7 @@ import (
 	"github.com/openmoove/omq/streams"
 )
 
-func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetStream, top streams.Topology) {
+func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetStream, top streams.Topology, api *openmoove.Client) {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -32,6 +32,12 @@ func registerMetrics(reg *prometheus.Registry, nc *nats.Conn, js jetstream.JetSt
 		}, func() float64 { return float64(nc.Stats().Reconnects) }),
 		&streamCollector{js: js, top: top},
 		buildInfo(),
+		// The monitor, the poller and webhook freshness judge time by the
+		// API's clock; a large offset explains alerts that seem early or late.
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "omq_api_clock_offset_seconds",
+			Help: "How far OpenMoove's clock (the Date of its latest answer) is ahead of this host's; negative when behind, 0 before any answer.",
+		}, func() float64 { return api.ClockOffset().Seconds() }),
 	)
 }
 

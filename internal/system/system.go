@@ -123,7 +123,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		checkAPI(checkCtx, log, s.api.client, cfg.OpenMooveURL, cfg.OpenMooveAPIKey)
 		cancel()
 	}
-	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology)
+	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology, s.api.client)
 	s.routes()
 	for _, r := range selected {
 		comps, err := r.New(ctx, &s.deps)

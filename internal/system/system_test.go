@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,5 +218,30 @@ func TestStartFailsCleanlyOnBusyPort(t *testing.T) {
 	_, err := system.Start(ctx, system.Options{Config: c})
 	if err == nil || !strings.Contains(err.Error(), "--http") {
 		t.Fatalf("err = %v, want a message naming --http", err)
+	}
+}
+
+// omq_api_clock_offset_seconds tells an on-call person whose clock the
+// monitor judges by: OpenMoove's, read from the Date of its answers.
+func TestMetricsShowTheAPIClockOffset(t *testing.T) {
+	t.Parallel()
+	s := start(t, testConfig(t), nil)
+	s.Sandbox().AdvanceClock(48 * time.Hour)
+	if err := s.Deps().API.Probe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + s.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`(?m)^omq_api_clock_offset_seconds (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("metrics lack omq_api_clock_offset_seconds:\n%s", b)
+	}
+	got, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || got < 48*3600-2 || got > 48*3600+2 {
+		t.Fatalf("omq_api_clock_offset_seconds = %s, want about %d (the sandbox's clock moved 48h)", m[1], 48*3600)
 	}
 }
