@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/monitor"
-	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 // A check stuck in a call that ignores its context: Stop returns at its
@@ -17,18 +17,7 @@ import (
 func TestMonitorStopTimeoutNamesTheCheck(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	entered, release := make(chan struct{}, 1), make(chan struct{})
-	api, err := openmoove.New(openmoove.Config{BaseURL: b.sb.URL(), APIKey: key,
-		BeforeRequest: func(context.Context, openmoove.RequestInfo) error {
-			select {
-			case entered <- struct{}{}:
-			default:
-			}
-			<-release // ignores its context
-			return nil
-		}})
-	require.NoError(t, err)
-	t.Cleanup(api.CloseIdleConnections)
+	api, entered, release := testkit.HangingAPI(t, b.sb.URL(), key)
 	m, err := monitor.New(t.Context(), monitor.Config{Store: b.store, API: api, JS: b.js, Topology: b.top, Now: b.sb.Now})
 	require.NoError(t, err)
 	require.NoError(t, m.Start(t.Context()))
@@ -41,7 +30,7 @@ func TestMonitorStopTimeoutNamesTheCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err = m.Stop(ctx)
-	close(release)
+	release()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "monitor: a portfolio check still running")
 	require.Equal(t, err, m.Stop(context.Background()), "a second Stop returns the first result")

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/internal/poller"
-	"github.com/openmoove/omq/openmoove"
+	"github.com/openmoove/omq/internal/testkit"
 )
 
 // A poll stuck in a call that ignores its context: Stop returns at its
@@ -22,18 +22,7 @@ func TestPollerStopTimeoutNamesThePoll(t *testing.T) {
 	tx := b.seed(t, "standard")
 	_, err := b.store.Track(ctx, tx, 0, poller.SourceCLI, time.Now())
 	require.NoError(t, err)
-	entered, release := make(chan struct{}, 1), make(chan struct{})
-	api, err := openmoove.New(openmoove.Config{BaseURL: b.sb.URL(), APIKey: key,
-		BeforeRequest: func(context.Context, openmoove.RequestInfo) error {
-			select {
-			case entered <- struct{}{}:
-			default:
-			}
-			<-release // ignores its context
-			return nil
-		}})
-	require.NoError(t, err)
-	t.Cleanup(api.CloseIdleConnections)
+	api, entered, release := testkit.HangingAPI(t, b.sb.URL(), key)
 	reg := prometheus.NewRegistry()
 	p, err := poller.New(t.Context(), poller.Config{Store: b.store, API: api, JS: b.js, Topology: b.top, Metrics: reg, Now: b.sb.Now})
 	require.NoError(t, err)
@@ -43,7 +32,7 @@ func TestPollerStopTimeoutNamesThePoll(t *testing.T) {
 	stopCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	err = p.Stop(stopCtx)
-	close(release)
+	release()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "poller: a poll still running")
 	again := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_poller_polls_total",
