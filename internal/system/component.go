@@ -52,4 +52,7 @@ type Role struct {
 	// New builds the role's components from d (d.Config is omq's
 	// settings); ctx bounds what building them opens (buckets, consumers).
 	New func(ctx context.Context, d *Deps) ([]Component, error)
+	// CallsAPI is set for roles that call OpenMoove; omq run checks the
+	// API's URL and key at start only when one of them runs.
+	CallsAPI bool
 }

@@ -22,11 +22,11 @@ import (
 var roles = []Role{
 	{Name: "deadletters", Description: "dead-letter mover: messages whose deliveries ran out move into the DLQ; warns as the DLQ fills", New: newMover},
 	{Name: "ingest", Description: "HTTP ingest: POST /v1/events and /v1/properties (off without --ingest-token)", New: newIngest},
-	{Name: "milestones", Description: "milestone worker: events become completed OpenMoove milestones and milestone_completed outcomes", New: newMilestones},
-	{Name: "properties", Description: "property worker: queued creations become exactly one OpenMoove property per request_id, and property_created outcomes", New: newProperties},
-	{Name: "webhooks", Description: "webhook receiver (POST /webhooks/openmoove) and worker: milestone changes and new properties pushed by OpenMoove (off without --webhook-secret)", New: newWebhooks},
-	{Name: "poller", Description: "poller: tracked properties polled at smart intervals on the read share of the budget; status, participant and milestone outcomes", New: newPoller},
-	{Name: "monitor", Description: "monitor: scheduled portfolio alerts (alert.overdue, alert.at_risk once a day per milestone; alert.invitation_pending)", New: newMonitor},
+	{Name: "milestones", Description: "milestone worker: events become completed OpenMoove milestones and milestone_completed outcomes", New: newMilestones, CallsAPI: true},
+	{Name: "properties", Description: "property worker: queued creations become exactly one OpenMoove property per request_id, and property_created outcomes", New: newProperties, CallsAPI: true},
+	{Name: "webhooks", Description: "webhook receiver (POST /webhooks/openmoove) and worker: milestone changes and new properties pushed by OpenMoove (off without --webhook-secret)", New: newWebhooks, CallsAPI: true},
+	{Name: "poller", Description: "poller: tracked properties polled at smart intervals on the read share of the budget; status, participant and milestone outcomes", New: newPoller, CallsAPI: true},
+	{Name: "monitor", Description: "monitor: scheduled portfolio alerts (alert.overdue, alert.at_risk once a day per milestone; alert.invitation_pending)", New: newMonitor, CallsAPI: true},
 }
 
 // Roles returns the names and descriptions of every role.

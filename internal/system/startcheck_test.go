@@ -82,3 +82,33 @@ func TestStartCheckNamesTheSettingToFix(t *testing.T) {
 		})
 	}
 }
+
+// Roles that never call OpenMoove (ingest, the dead-letter mover) start
+// without the check: omq run --only ingest spends no call and logs no line
+// about an API it does not use.
+func TestStartCheckOnlyWhenARoleCallsTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		only  []string
+		check bool
+	}{
+		{[]string{"ingest", "deadletters"}, false},
+		{[]string{"ingest", "milestones"}, true},
+	} {
+		t.Run(strings.Join(c.only, ","), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.OpenMooveURL, cfg.OpenMooveAPIKey = "http://"+closedPort(t)+"/api/v1/partners/", "om_test_key"
+			var buf testkit.Buffer
+			log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			s, err := system.Start(ctx, system.Options{Config: cfg, Logger: log, Only: c.only})
+			require.NoError(t, err)
+			stopCtx, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancelStop()
+			require.NoError(t, s.Stop(stopCtx))
+			require.Equal(t, c.check, strings.Contains(buf.String(), `"component":"api-check"`), "roles %v:\n%s", c.only, buf.String())
+		})
+	}
+}

@@ -118,7 +118,9 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		return nil, err
 	}
 	s.deps.API, s.deps.APIConfig = s.api.client, s.api.config
-	if !cfg.Sandbox() { // the sandbox's URL and key are omq's own
+	// The sandbox's URL and key are omq's own; ingest and the mover never
+	// call the API, so omq run --only ingest spends no call on a check.
+	if !cfg.Sandbox() && slices.ContainsFunc(selected, func(r Role) bool { return r.CallsAPI }) {
 		checkCtx, cancel := context.WithTimeout(ctx, startCheckTimeout)
 		checkAPI(checkCtx, log, s.api.client, cfg.OpenMooveURL, cfg.OpenMooveAPIKey)
 		cancel()
