@@ -235,6 +235,9 @@ func TestCompletionIsLoggedWithIDsOnly(t *testing.T) {
 	b := setup(t, opts{log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	tx := b.property(t, "standard")
 	b.event(t, events.Event{ID: "log-1", Type: events.TypeLegalPackCompleted, TransactionID: tx, Actor: "crm"})
+	// The second only after the first completed: with several handlers the
+	// two would race for which one completes the milestone.
+	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultCompleted) == 1 }, 10*time.Second, 5*time.Millisecond)
 	b.event(t, events.Event{ID: "log-2", Type: events.TypeLegalPackCompleted, TransactionID: tx}) // already done
 	require.Eventually(t, func() bool { return b.handler.Count(milestones.ResultAlreadyDone) == 1 }, 10*time.Second, 5*time.Millisecond)
 
