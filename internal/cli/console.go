@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"

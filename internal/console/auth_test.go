@@ -42,7 +42,6 @@ func hash(t *testing.T, pw string) string {
 	return string(h)
 }
 
-
 // newConsole starts a console on a fresh JetStream with users alice
 // (operator, password alice-password) and victor (viewer), and a token.
 func newConsole(t *testing.T, mutate func(*console.Options)) (*console.Server, *clock) {
