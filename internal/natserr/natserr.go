@@ -9,6 +9,7 @@ package natserr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -83,13 +84,23 @@ func Explain(err error) error {
 	case err == nil:
 		return nil
 	case StoreFull(err):
-		return &Error{err: err, text: "NATS refused the write: its JetStream store is full (" + err.Error() + "); " + FullHint}
+		return &Error{err: err, text: "NATS refused the write: its JetStream store is full (" + brief(err) + "); " + FullHint}
 	case NoLeader(err):
-		return &Error{err: err, text: "no JetStream leader yet: the cluster is still electing (or JetStream is off); retry in a few seconds (" + err.Error() + ")"}
+		return &Error{err: err, text: "no JetStream leader yet: the cluster is still electing (or JetStream is off); retry in a few seconds (" + brief(err) + ")"}
 	case TimedOut(err):
-		return &Error{err: err, text: "NATS did not answer in time: a JetStream leader election or a full store holds requests; check the NATS servers (nats server report jetstream) and retry (" + err.Error() + ")"}
+		return &Error{err: err, text: "NATS did not answer in time: a JetStream leader election or a full store holds requests; check the NATS servers (nats server report jetstream) and retry (" + brief(err) + ")"}
 	}
 	return err
+}
+
+// brief is err's first line, and how many more there are: streams.Apply
+// joins one error per stream and bucket, twelve times the same cause.
+func brief(err error) string {
+	first, rest, more := strings.Cut(err.Error(), "\n")
+	if !more {
+		return first
+	}
+	return fmt.Sprintf("%s; and %d more", first, strings.Count(rest, "\n")+1)
 }
 
 // Error is an explained NATS error; it unwraps to the original.

@@ -83,3 +83,10 @@ func TestExplain(t *testing.T) {
 	got, _ := nilWatch.Refused()
 	require.NoError(t, got)
 }
+
+func TestExplainJoinedErrorsIsOneLine(t *testing.T) {
+	t.Parallel()
+	err := natserr.Explain(errors.Join(fmt.Errorf("stream A: %w", nats.ErrNoResponders), fmt.Errorf("stream B: %w", nats.ErrNoResponders), fmt.Errorf("stream C: %w", nats.ErrNoResponders)))
+	require.NotContains(t, err.Error(), "\n")
+	require.Contains(t, err.Error(), "stream A: nats: no responders available for request; and 2 more")
+}
