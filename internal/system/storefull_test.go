@@ -3,6 +3,7 @@ package system_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +92,49 @@ func TestFullStoreShowsInReadyzAndHealsWithoutRestart(t *testing.T) {
 	})
 	waitFor(t, ctx, "/readyz back to 200", func() bool { code, _ := get(t, url+"/readyz"); return code == 200 })
 	require.Zero(t, streamMsgs(ctx, js, top.DLQStream()), "nothing dead-lettered")
+}
+
+// omq run --only ingest makes no API call, so only its refused publishes
+// can tell /readyz of a full store.
+func TestFullStoreRefusingIngestShowsInReadyz(t *testing.T) {
+	t.Parallel()
+	c := testConfig(t)
+	c.DLQMaxBytes = 1 << 20
+	c.IngestToken = "ingest-token-for-the-test"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := system.Start(ctx, system.Options{Config: c, Only: []string{"ingest"}, EmbeddedMaxStore: 8 << 20})
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(t, s) })
+	js := s.Deps().JS
+	url := "http://" + s.HTTPAddr()
+	post := func() int {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/events", strings.NewReader(`{"type":"offer_accepted","transaction_id":"tx-1"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+c.IngestToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "FILL", Subjects: []string{"fill"}})
+	require.NoError(t, err)
+	for range 10000 {
+		if _, err = js.Publish(ctx, "fill", make([]byte, 32<<10)); err != nil {
+			break
+		}
+	}
+	require.ErrorContains(t, err, "insufficient resources")
+
+	require.Equal(t, http.StatusServiceUnavailable, post())
+	code, body := get(t, url+"/readyz")
+	require.Equal(t, 503, code)
+	require.Contains(t, fmt.Sprint(body["reasons"]), "store is full")
+
+	fill, err := js.Stream(ctx, "FILL")
+	require.NoError(t, err)
+	require.NoError(t, fill.Purge(ctx))
+	require.Equal(t, http.StatusAccepted, post())
+	code, _ = get(t, url+"/readyz")
+	require.Equal(t, 200, code)
 }
