@@ -52,8 +52,10 @@ type Config struct {
 	// SubjectPrefix is the first token of every subject and, upper-cased, of
 	// every stream name. Default "openmoove".
 	SubjectPrefix string
-	// Replicas is the replica count of every stream and bucket. Default 1;
-	// use 3 on a three-node cluster.
+	// Replicas is the replica count of new streams and buckets and the
+	// count existing ones are raised to; a higher existing count is kept
+	// (streams.Topology.LowerReplicas). Default 1; use 3 on a three-node
+	// cluster.
 	Replicas int
 
 	// HTTP is the host:port of the one HTTP listener (health, metrics,

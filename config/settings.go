@@ -71,7 +71,7 @@ var settings = []setting{
 	{"nats-tls-cert", GroupNATS, false, "client certificate for TLS to NATS", func(c *Config) any { return &c.NATSTLSCert }},
 	{"nats-tls-key", GroupNATS, false, "client key for TLS to NATS", func(c *Config) any { return &c.NATSTLSKey }},
 	{"subject-prefix", GroupStreams, false, "first token of every subject; upper-cased, of every stream", func(c *Config) any { return &c.SubjectPrefix }},
-	{"replicas", GroupLayout, false, "replicas of every stream and bucket (1, or 3 on a cluster)", func(c *Config) any { return &c.Replicas }},
+	{"replicas", GroupLayout, false, "replicas of new streams and buckets, and the count existing ones are raised to (1, or 3 on a cluster); a higher existing count is kept (omq streams apply --lower-replicas lowers it)", func(c *Config) any { return &c.Replicas }},
 	{"http", GroupServer, false, "address of the HTTP listener (health, metrics, ingest, webhooks), or off", func(c *Config) any { return &c.HTTP }},
 	{"http-read-timeout", GroupServer, false, "longest time to read one request, body included, on the HTTP listener", func(c *Config) any { return &c.HTTPReadTimeout }},
 	{"http-write-timeout", GroupServer, false, "longest time from a request's headers to the end of its answer (covers the wait for JetStream's ack)", func(c *Config) any { return &c.HTTPWriteTimeout }},

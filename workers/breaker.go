@@ -422,13 +422,13 @@ func (b *breaker) extend(st breakerState, cause error) breakerState {
 	defer b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
 	defer cancel()
-	p := min(2*st.Pause, b.w.cfg.PauseMax)
+	p, what := probePause(st.Pause, b.w.cfg.PauseMax, cause)
 	ns := breakerState{Open: true, Until: time.Now().Add(p), Pause: p, Reason: "probe: " + cause.Error(), By: b.id, Group: b.group}
 	if _, rev, err := b.read(ctx); err == nil {
 		_ = b.write(ctx, ns, rev)
 	}
 	b.setLocked(ns)
 	b.pause(ctx, ns.Until)
-	b.w.log.Warn("probe failed; pause extended", "until", ns.Until, "pause", p, logging.KeyError, cause)
+	b.w.log.Warn(what, "until", ns.Until, "pause", p, logging.KeyError, cause)
 	return ns
 }

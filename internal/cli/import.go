@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/workers/properties"
 )
@@ -130,7 +132,7 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	}
 	defer nc.Close()
 	top := cfg.Topology()
-	ledger, err := properties.OpenLedger(ctx, js, top)
+	ledger, err := natsCall(ctx, e, "open the ledger", func(ctx context.Context) (*properties.Ledger, error) { return properties.OpenLedger(ctx, js, top) })
 	if err != nil {
 		return err
 	}
@@ -141,7 +143,10 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	bar := newBar(e.Stderr, len(rows), "queueing")
 	batch := pub.NewBatch()
 	for _, r := range rows {
-		_, _, lerr := ledger.Get(ctx, r.Creation.RequestID)
+		_, lerr := natsCall(ctx, e, "line "+strconv.Itoa(r.Line)+": read the ledger", func(ctx context.Context) (struct{}, error) {
+			_, _, err := ledger.Get(ctx, r.Creation.RequestID)
+			return struct{}{}, err
+		})
 		switch {
 		case lerr == nil:
 			s.already++ // created, pending or refused: the ledger knows it
@@ -166,7 +171,7 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	s.queued += len(res.Acks) - dups
 	for _, f := range res.Failures {
 		s.failed++
-		fmt.Fprintf(e.Stderr, "request %s: not queued: %v\n", f.ID, f.Err)
+		fmt.Fprintf(e.Stderr, "request %s: not queued: %v\n", f.ID, natserr.Explain(f.Err))
 	}
 	return nil
 }

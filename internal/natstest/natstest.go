@@ -31,9 +31,13 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	listen bool
-	dir    string
+	listen   bool
+	dir      string
+	maxStore int64
 }
+
+// MaxStore caps the server's JetStream file store, for tests that fill it.
+func MaxStore(bytes int64) Option { return func(o *options) { o.maxStore = bytes } }
 
 // Listen makes the server accept TCP clients on a free loopback port, for
 // tests that run a second process or a non-Go client.
@@ -53,7 +57,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if o.dir == "" {
 		o.dir = t.TempDir()
 	}
-	eo := broker.EmbeddedOptions{StoreDir: o.dir, ServerName: "test"}
+	eo := broker.EmbeddedOptions{StoreDir: o.dir, ServerName: "test", MaxStore: o.maxStore}
 	if o.listen {
 		eo.Listen = "127.0.0.1:0"
 	}

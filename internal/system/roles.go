@@ -43,7 +43,7 @@ func newIngest(_ context.Context, d *Deps) ([]Component, error) {
 		return nil, err
 	}
 	_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, MaxItems: d.Config.IngestMaxItems, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
-		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail)})
+		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail), Store: d.Store})
 	return nil, err
 }
 
