@@ -148,6 +148,10 @@ type Config struct {
 	// or "notify" (publish the outcome without the update call, for an API
 	// without the update endpoint).
 	MilestoneMode string
+	// OutcomeAddress is "known" (the default: a milestone_completed
+	// outcome names the address omq knows without a call, else none) or
+	// "read" (else one GET /properties/{id}/ per transaction).
+	OutcomeAddress string
 	// DefaultEstateAgentEmail is given to a property creation that names no
 	// professional at all.
 	DefaultEstateAgentEmail string
@@ -249,6 +253,7 @@ func (c *Config) WithDefaults() *Config {
 		c.DLQMaxBytes = streams.DefaultDLQMaxBytes
 	}
 	setDefault(&c.MilestoneMode, milestones.ModeComplete)
+	setDefault(&c.OutcomeAddress, milestones.AddressKnown)
 	setDefaultDur(&c.TransactionGrace, milestones.DefaultGrace)
 	setDefaultDur(&c.PollOverdue, poller.DefaultOverdue)
 	setDefaultDur(&c.PollDueSoon, poller.DefaultDueSoon)

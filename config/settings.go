@@ -112,6 +112,7 @@ var settings = []setting{
 	{"stuck-after", GroupWorkers, false, "age of a worker's oldest unfinished message past which omq status and GET /status say stuck", func(c *Config) any { return &c.StuckAfter }},
 	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},
 	{"milestone-mode", GroupDomain, false, "complete (call the update endpoint) or notify (outcome only)", func(c *Config) any { return &c.MilestoneMode }},
+	{"outcome-address", GroupDomain, false, "address in milestone_completed outcomes: known (from the ledger or a webhook, else omitted; no call) or read (else one property read per transaction)", func(c *Config) any { return &c.OutcomeAddress }},
 	{"transaction-grace", GroupDomain, false, "how long after an event's publish a 404 for its transaction is retried (its creation may be queued)", func(c *Config) any { return &c.TransactionGrace }},
 	{"default-estate-agent-email", GroupProperties, false, "estate agent given to a creation that names no professional", func(c *Config) any { return &c.DefaultEstateAgentEmail }},
 	{"poll-overdue", GroupTracking, false, "poll interval of a tracked property with an overdue milestone", func(c *Config) any { return &c.PollOverdue }},

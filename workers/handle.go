@@ -146,7 +146,15 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 		if !ok {
 			wait = w.cfg.RetryMin
 		}
-		w.hold.extend(time.Now().Add(wait))
+		if !errors.Is(err, failure.ErrReadsOnly) || m.Deliveries >= uint64(w.cfg.MaxDeliver/2) {
+			// Only reads refused: this message goes back alone and the
+			// worker keeps fetching, since the next one may need only a
+			// write. Each such hand-back is a delivery, so once a message
+			// has spent half of them the worker holds as for any throttle
+			// and no message is exhausted by reads refused window after
+			// window.
+			w.hold.extend(time.Now().Add(wait))
+		}
 		w.nak(m, wait+jitter(wait/5), "throttled", log)
 		log.Info("throttled; handed back", "wait", wait)
 		return

@@ -145,7 +145,8 @@ func (b *Budget) Limits() Limits { return b.limits }
 
 // Take spends one token, or returns a failure.Throttled error whose wait
 // (failure.WaitOf) is when a token may be free: when the window is spent (for
-// a read: spent down to the reserve), or a 429 stopped every taker. mutation
+// a read: spent down to the reserve, and then the error also wraps
+// failure.ErrReadsOnly), or a 429 stopped every taker. mutation
 // is true for calls that change state (POST, PATCH). Errors of the bucket
 // itself are Transient and name NATS (a store that refuses the write says
 // so, rather than passing for contention between replicas).
@@ -172,6 +173,9 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 		}
 		if s.MinUsed >= b.limits.PerMinute-reserve {
 			wait = max(wait, s.MinStart.Add(b.limits.Minute).Sub(now))
+		}
+		if wait > 0 && !mutation && s.HourUsed < b.limits.PerHour && s.MinUsed < b.limits.PerMinute {
+			return failure.ThrottledError(fmt.Errorf("%w: %w", ErrSpent, failure.ErrReadsOnly), wait)
 		}
 		if wait > 0 {
 			return failure.ThrottledError(ErrSpent, wait)

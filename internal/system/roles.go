@@ -53,7 +53,7 @@ func newMilestones(ctx context.Context, d *Deps) ([]Component, error) {
 		return nil, err
 	}
 	w, err := milestones.New(ctx, milestones.Options{Worker: d.Config.Worker(), JS: d.JS, API: d.API, Topology: d.Topology,
-		Map: m, Mode: d.Config.MilestoneMode, Grace: d.Config.TransactionGrace, Logger: d.Logger, Metrics: d.Metrics})
+		Map: m, Mode: d.Config.MilestoneMode, Address: d.Config.OutcomeAddress, Grace: d.Config.TransactionGrace, Logger: d.Logger, Metrics: d.Metrics})
 	return one(w, err)
 }
 
