@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
@@ -42,6 +43,8 @@ type Limits struct {
 	// ReadReserve is how many tokens of each window reads leave for
 	// mutations. Default PerMinute/10; -1 for none.
 	ReadReserve int
+	// Lanes are the lanes' shares of every window (--budget-lanes).
+	Lanes Lanes
 	// Logger receives the budget's logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -76,6 +79,7 @@ func (l Limits) WithDefaults() Limits {
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
 	}
+	l.Lanes = l.Lanes.withDefaults()
 	return l
 }
 
@@ -89,7 +93,7 @@ func (l Limits) Validate() error {
 	case l.ReadReserve >= l.PerMinute:
 		return fmt.Errorf("%w: ReadReserve must be below PerMinute (%d), got %d", ErrInvalidLimits, l.PerMinute, l.ReadReserve)
 	}
-	return nil
+	return l.Lanes.validate()
 }
 
 // state is the bucket value: two fixed windows and a stop.
@@ -100,15 +104,29 @@ type state struct {
 	MinUsed   int       `json:"minute_used"`
 	// StopUntil stops every taker (a 429, or an answer with nothing left).
 	StopUntil time.Time `json:"stop_until"`
+	// Lanes is each lane's spend in the current windows.
+	Lanes map[events.Lane]laneUse `json:"lanes,omitempty"`
+	// Waiting holds, per lane, the replicas with work of the lane waiting
+	// for a token and until when they expect it back: live work waiting
+	// makes lower lanes yield on every replica.
+	Waiting map[events.Lane]map[string]time.Time `json:"waiting,omitempty"`
 }
 
 // roll opens new windows where the old ones have passed.
 func (s *state) roll(now time.Time, l Limits) {
 	if !now.Before(s.HourStart.Add(l.Hour)) {
 		s.HourStart, s.HourUsed = now, 0
+		for ln, u := range s.Lanes {
+			u.Hour = 0
+			s.Lanes[ln] = u
+		}
 	}
 	if !now.Before(s.MinStart.Add(l.Minute)) {
 		s.MinStart, s.MinUsed = now, 0
+		for ln, u := range s.Lanes {
+			u.Minute = 0
+			s.Lanes[ln] = u
+		}
 	}
 }
 
@@ -120,6 +138,10 @@ type Budget struct {
 	// mu serialises this process's takers, so compare-and-set only races
 	// other replicas.
 	mu sync.Mutex
+	// replica names this Budget's marks in the state; waiting is its
+	// refused work.
+	replica string
+	waiting waiters
 }
 
 // New opens the topology's BUDGET bucket (streams.Apply provisions it).
@@ -132,7 +154,7 @@ func New(ctx context.Context, js jetstream.JetStream, top streams.Topology, l Li
 	if err != nil {
 		return nil, fmt.Errorf("budget: open bucket %s (run omq streams apply): %w", top.BudgetBucket(), err)
 	}
-	return &Budget{kv: kv, limits: l, log: l.Logger}, nil
+	return &Budget{kv: kv, limits: l, log: l.Logger, replica: newReplicaID()}, nil
 }
 
 // Limits returns the limits in force, defaults filled.
@@ -141,8 +163,10 @@ func (b *Budget) Limits() Limits { return b.limits }
 // Take spends one token, or returns a failure.Throttled error whose wait
 // (failure.WaitOf) is when a token may be free: when the window is spent (for
 // a read: spent down to the reserve), or a 429 stopped every taker. mutation
-// is true for calls that change state (POST, PATCH). Errors of the bucket
-// itself are Transient.
+// is true for calls that change state (POST, PATCH). The token is of ctx's
+// lane (WithLane; live by default): a lower lane also waits, with an error
+// wrapping ErrLaneYield, while the window is down to the live reserve or
+// live work waits (see Lanes). Errors of the bucket itself are Transient.
 func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -150,6 +174,7 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	if mutation {
 		reserve = 0
 	}
+	lane, work := LaneOf(ctx), workOf(ctx)
 	for range casTries {
 		s, rev, err := b.read(ctx)
 		if err != nil {
@@ -160,6 +185,7 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 			return failure.ThrottledError(fmt.Errorf("%w: the API said to wait", ErrSpent), s.StopUntil.Sub(now))
 		}
 		s.roll(now, b.limits)
+		s.expire(now)
 		var wait time.Duration
 		if s.HourUsed >= b.limits.PerHour-reserve {
 			wait = s.HourStart.Add(b.limits.Hour).Sub(now)
@@ -167,13 +193,27 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 		if s.MinUsed >= b.limits.PerMinute-reserve {
 			wait = max(wait, s.MinStart.Add(b.limits.Minute).Sub(now))
 		}
-		if wait > 0 {
-			return failure.ThrottledError(ErrSpent, wait)
+		refusal := ErrSpent
+		if wait <= 0 {
+			wait, refusal = b.laneWait(&s, now, lane, reserve), fmt.Errorf("%w (%s lane): %w", ErrSpent, lane, ErrLaneYield)
 		}
-		s.HourUsed++
-		s.MinUsed++
-		err = b.write(ctx, s, rev)
+		var changed bool
+		if wait > 0 {
+			changed = s.markWaiting(lane, b.replica, b.waiting.refused(lane, work, now, now.Add(wait+wait/5+b.backMargin())))
+		} else {
+			s.spend(lane)
+			changed = true
+			if b.waiting.took(lane, work, now).IsZero() {
+				s.markWaiting(lane, b.replica, time.Time{})
+			}
+		}
+		if changed {
+			err = b.write(ctx, s, rev)
+		}
 		if err == nil {
+			if wait > 0 {
+				return failure.ThrottledError(refusal, wait)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -182,6 +222,11 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	}
 	return failure.ThrottledError(fmt.Errorf("%w: too much contention on the budget", ErrSpent), b.limits.Minute/100)
 }
+
+// backMargin is how long after its wait (and the runtime's jitter, a fifth
+// of it at most) a refused message is expected back: redelivery and the
+// fetch. A mark whose message went elsewhere runs out after it.
+func (b *Budget) backMargin() time.Duration { return b.limits.Minute/4 + 500*time.Millisecond }
 
 // Observe corrects the budget with an answer's X-RateLimit-* headers: it
 // never believes it has more left than the API says, nor that the window
@@ -315,6 +360,8 @@ type Snapshot struct {
 	HourReset, MinuteReset time.Time
 	// StoppedUntil is when a 429's stop ends; zero when none is in force.
 	StoppedUntil time.Time
+	// Lanes are the lanes, highest priority first; nil when lanes are off.
+	Lanes []LaneSnapshot
 }
 
 // Snapshot reads the budget without spending from it (omq status).
@@ -329,6 +376,14 @@ func (b *Budget) Snapshot(ctx context.Context) (Snapshot, error) {
 		HourReset: s.HourStart.Add(b.limits.Hour), MinuteReset: s.MinStart.Add(b.limits.Minute)}
 	if now.Before(s.StopUntil) {
 		snap.StoppedUntil = s.StopUntil
+	}
+	if !b.limits.Lanes.Off {
+		for _, l := range events.Lanes() {
+			ls := LaneSnapshot{Lane: l, HourSpent: s.Lanes[l].Hour, MinuteSpent: s.Lanes[l].Minute,
+				WaitingAnywhere: !s.waitingUntil(l, now).IsZero()}
+			ls.Waiting, ls.OldestWait = b.waiting.count(l, now)
+			snap.Lanes = append(snap.Lanes, ls)
+		}
 	}
 	return snap, nil
 }

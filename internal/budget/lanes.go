@@ -1,0 +1,378 @@
+package budget
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openmoove/omq/events"
+)
+
+// ErrLaneYield is wrapped (with ErrSpent) by the Throttled error Take returns
+// when the window still has tokens, but not for the taker's lane: the live
+// reserve, or live work waiting. The worker runtime then holds back only
+// that lane, so live messages of the same worker go on.
+var ErrLaneYield = errors.New("API budget kept for live work")
+
+// Lane shares' defaults (--budget-lanes).
+const (
+	DefaultLiveReserve = 0.1
+	DefaultLaneFloor   = 0.05
+	// DefaultLanes is --budget-lanes' default, in its own syntax.
+	DefaultLanes = "live-reserve=0.1,floor=0.05"
+)
+
+// Lanes are the shares of every window that the lanes of events.Lane get.
+type Lanes struct {
+	// Off turns lanes off: every taker is first come, first served (omq
+	// before lanes; the benchmark's side-by-side run).
+	Off bool
+	// LiveReserve is the share of each window (hour and minute) only live
+	// work may spend. Default 0.1; negative for none.
+	LiveReserve float64
+	// Floor is the share of each window every lower lane (bulk, replay,
+	// reads) may spend even while live work waits, and live work leaves a
+	// waiting lower lane. Default 0.05; negative for none.
+	Floor float64
+}
+
+// ParseLanes reads --budget-lanes: "off", or comma-separated
+// live-reserve=<share> and floor=<share> (shares from 0 to below 1; an
+// omitted one keeps its default).
+func ParseLanes(s string) (Lanes, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Lanes{}, nil
+	}
+	if s == "off" {
+		return Lanes{Off: true}, nil
+	}
+	var l Lanes
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if !ok || err != nil || math.IsNaN(f) || f < 0 || f >= 1 {
+			return Lanes{}, fmt.Errorf("%w: budget lanes %q: want off, or live-reserve=<share>,floor=<share> with shares from 0 to below 1 (e.g. %s)", ErrInvalidLimits, s, DefaultLanes)
+		}
+		if f == 0 {
+			f = -1 // explicit none, as distinct from the default
+		}
+		switch strings.TrimSpace(k) {
+		case "live-reserve":
+			l.LiveReserve = f
+		case "floor":
+			l.Floor = f
+		default:
+			return Lanes{}, fmt.Errorf("%w: budget lanes %q: unknown share %q; the shares are live-reserve and floor (e.g. %s), or off", ErrInvalidLimits, s, k, DefaultLanes)
+		}
+	}
+	return l, nil
+}
+
+// withDefaults fills unset shares.
+func (l Lanes) withDefaults() Lanes {
+	if l.LiveReserve == 0 {
+		l.LiveReserve = DefaultLiveReserve
+	}
+	if l.Floor == 0 {
+		l.Floor = DefaultLaneFloor
+	}
+	return l
+}
+
+func (l Lanes) validate() error {
+	if l.Off {
+		return nil
+	}
+	if l.LiveReserve >= 1 || l.Floor >= 1 {
+		return fmt.Errorf("%w: budget lanes: live-reserve and floor must be below 1, got %g and %g", ErrInvalidLimits, l.LiveReserve, l.Floor)
+	}
+	return nil
+}
+
+// share is ⌈f·n⌉ tokens of a window of n, 0 for a negative share.
+func share(f float64, n int) int {
+	if f <= 0 {
+		return 0
+	}
+	return int(math.Ceil(f * float64(n)))
+}
+
+type laneKey struct{}
+
+type workKey struct{}
+
+// WithLane returns ctx carrying the lane every API call made with it takes
+// its token in. The worker runtime sets it from the message's lane header;
+// the poller and the monitor set events.LaneReads.
+func WithLane(ctx context.Context, l events.Lane) context.Context {
+	return context.WithValue(ctx, laneKey{}, l)
+}
+
+// LaneOf is ctx's lane; live when none was set.
+func LaneOf(ctx context.Context) events.Lane {
+	if l, ok := ctx.Value(laneKey{}).(events.Lane); ok {
+		return l
+	}
+	return events.LaneLive
+}
+
+// WithWork names the piece of work (a message: stream and sequence) whose
+// calls ctx makes, so that the budget counts each waiting message once
+// however often it is refused (omq_budget_lane_waiting).
+func WithWork(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, workKey{}, id)
+}
+
+func workOf(ctx context.Context) string {
+	id, _ := ctx.Value(workKey{}).(string)
+	return id
+}
+
+// laneUse is one lane's spend in the current windows.
+type laneUse struct {
+	Hour   int `json:"hour"`
+	Minute int `json:"minute"`
+}
+
+// waiter is one piece of work this replica saw refused.
+type waiter struct {
+	since, until time.Time
+}
+
+// waiters are this replica's refused work, by lane.
+type waiters struct {
+	mu sync.Mutex
+	m  map[events.Lane]map[string]waiter
+}
+
+// refused records id as waiting until until; it returns the latest until
+// of the lane, the mark this replica leaves in the shared state.
+func (w *waiters) refused(l events.Lane, id string, now, until time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[events.Lane]map[string]waiter{}
+	}
+	if w.m[l] == nil {
+		w.m[l] = map[string]waiter{}
+	}
+	wt, ok := w.m[l][id]
+	if !ok {
+		wt.since = now
+	}
+	wt.until = until
+	w.m[l][id] = wt
+	return w.latestLocked(l, now)
+}
+
+// took forgets id; it returns the lane's latest until (zero: none waits).
+func (w *waiters) took(l events.Lane, id string, now time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m[l], id)
+	return w.latestLocked(l, now)
+}
+
+func (w *waiters) latestLocked(l events.Lane, now time.Time) time.Time {
+	var latest time.Time
+	for id, wt := range w.m[l] {
+		if wt.until.Before(now) {
+			delete(w.m[l], id) // handed to another replica, or gone
+			continue
+		}
+		if wt.until.After(latest) {
+			latest = wt.until
+		}
+	}
+	return latest
+}
+
+// count is how many pieces of work of l wait here, and the oldest's wait.
+func (w *waiters) count(l events.Lane, now time.Time) (n int, oldest time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.latestLocked(l, now)
+	for _, wt := range w.m[l] {
+		n++
+		oldest = max(oldest, now.Sub(wt.since))
+	}
+	return n, oldest
+}
+
+// newReplicaID names this Budget in the shared state's waiting marks.
+func newReplicaID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// window is one of the state's two windows, as the lane rules see it.
+type window struct {
+	used, limit  int
+	start        time.Time
+	length       time.Duration
+	release      time.Duration // the reserve opens to every lane this long before the end
+	spent        func(events.Lane) int
+	end          time.Time
+	releasedFrom time.Time
+}
+
+func (s *state) windows(l Limits) [2]window {
+	spent := func(hour bool) func(events.Lane) int {
+		return func(ln events.Lane) int {
+			u := s.Lanes[ln]
+			if hour {
+				return u.Hour
+			}
+			return u.Minute
+		}
+	}
+	// The hour's reserve opens for its last minute window, the minute's for
+	// its last tenth: a live event that finds it spent then waits no more
+	// than a minute window for the reset, and a lane with no live traffic
+	// still spends the whole budget.
+	hourRelease := l.Minute
+	if l.Hour == l.Minute {
+		hourRelease = l.Minute / 10
+	}
+	ws := [2]window{
+		{used: s.HourUsed, limit: l.PerHour, start: s.HourStart, length: l.Hour, release: hourRelease, spent: spent(true)},
+		{used: s.MinUsed, limit: l.PerMinute, start: s.MinStart, length: l.Minute, release: l.Minute / 10, spent: spent(false)},
+	}
+	for i := range ws {
+		ws[i].end = ws[i].start.Add(ws[i].length)
+		ws[i].releasedFrom = ws[i].end.Add(-ws[i].release)
+	}
+	return ws
+}
+
+// waitingUntil is the latest mark any replica left for lane l, if after now.
+func (s *state) waitingUntil(l events.Lane, now time.Time) time.Time {
+	var latest time.Time
+	for _, t := range s.Waiting[l] {
+		if t.After(now) && t.After(latest) {
+			latest = t
+		}
+	}
+	return latest
+}
+
+// laneWait is how long lane l must wait although the windows have tokens
+// (0: it may take one). readReserve is what a read leaves for mutations.
+func (b *Budget) laneWait(s *state, now time.Time, l events.Lane, readReserve int) time.Duration {
+	lanes := b.limits.Lanes
+	if lanes.Off {
+		return 0
+	}
+	var wait time.Duration
+	liveUntil := s.waitingUntil(events.LaneLive, now)
+	for _, w := range s.windows(b.limits) {
+		floor := share(lanes.Floor, w.limit)
+		if l == events.LaneLive {
+			// Live work leaves every waiting lower lane the rest of its floor.
+			owed := 0
+			for _, low := range events.Lanes()[1:] {
+				if !s.waitingUntil(low, now).IsZero() {
+					owed += max(0, floor-w.spent(low))
+				}
+			}
+			if owed > 0 && w.used >= w.limit-readReserve-owed {
+				wait = max(wait, w.end.Sub(now))
+			}
+			continue
+		}
+		if w.spent(l) < floor && w.used < w.limit-readReserve {
+			continue // the floor: even from the reserve, even while live waits
+		}
+		if !liveUntil.IsZero() {
+			until := liveUntil
+			if w.end.Before(until) {
+				until = w.end
+			}
+			wait = max(wait, until.Sub(now))
+			continue
+		}
+		reserve := share(lanes.LiveReserve, w.limit)
+		if now.Before(w.releasedFrom) && w.used >= w.limit-readReserve-reserve {
+			wait = max(wait, w.releasedFrom.Sub(now))
+		}
+	}
+	return wait
+}
+
+// markWaiting leaves (or, with a zero until, clears) this replica's mark for
+// lane l; it reports whether the state changed.
+func (s *state) markWaiting(l events.Lane, replica string, until time.Time) bool {
+	cur, ok := s.Waiting[l][replica]
+	if until.IsZero() {
+		if !ok {
+			return false
+		}
+		delete(s.Waiting[l], replica)
+		if len(s.Waiting[l]) == 0 {
+			delete(s.Waiting, l)
+		}
+		return true
+	}
+	if ok && !until.After(cur) {
+		return false
+	}
+	if s.Waiting == nil {
+		s.Waiting = map[events.Lane]map[string]time.Time{}
+	}
+	if s.Waiting[l] == nil {
+		s.Waiting[l] = map[string]time.Time{}
+	}
+	s.Waiting[l][replica] = until
+	return true
+}
+
+// expire drops marks that have run out, so the value stays small.
+func (s *state) expire(now time.Time) {
+	for l, m := range s.Waiting {
+		for r, t := range m {
+			if !t.After(now) {
+				delete(m, r)
+			}
+		}
+		if len(m) == 0 {
+			delete(s.Waiting, l)
+		}
+	}
+}
+
+// spend counts one token of lane l.
+func (s *state) spend(l events.Lane) {
+	s.HourUsed++
+	s.MinUsed++
+	if s.Lanes == nil {
+		s.Lanes = map[events.Lane]laneUse{}
+	}
+	u := s.Lanes[l]
+	u.Hour++
+	u.Minute++
+	s.Lanes[l] = u
+}
+
+// LaneSnapshot is one lane in Snapshot.
+type LaneSnapshot struct {
+	Lane events.Lane
+	// HourSpent and MinuteSpent are the tokens the lane spent in the
+	// current windows, on every replica.
+	HourSpent, MinuteSpent int
+	// Waiting is how many messages of this replica wait for a token of the
+	// lane; OldestWait the longest such wait so far.
+	Waiting    int
+	OldestWait time.Duration
+	// WaitingAnywhere is true while any replica has work of the lane
+	// waiting.
+	WaitingAnywhere bool
+}
