@@ -109,7 +109,7 @@ type state struct {
 	// Waiting holds, per lane, the replicas with work of the lane waiting
 	// for a token and until when they expect it back: live work waiting
 	// makes lower lanes yield on every replica.
-	Waiting map[events.Lane]map[string]time.Time `json:"waiting,omitempty"`
+	Waiting map[events.Lane]map[string]waitMark `json:"waiting,omitempty"`
 }
 
 // roll opens new windows where the old ones have passed.
@@ -199,13 +199,11 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 		}
 		var changed bool
 		if wait > 0 {
-			changed = s.markWaiting(lane, b.replica, b.waiting.refused(lane, work, now, now.Add(wait+wait/5+b.backMargin())))
+			changed = s.markWaiting(lane, b.replica, b.waiting.refused(lane, work, now, now.Add(wait+wait/5+b.backMargin())), b.limits.Minute/10)
 		} else {
 			s.spend(lane)
 			changed = true
-			if b.waiting.took(lane, work, now).IsZero() {
-				s.markWaiting(lane, b.replica, time.Time{})
-			}
+			s.markWaiting(lane, b.replica, b.waiting.took(lane, work, now), b.limits.Minute/10)
 		}
 		if changed {
 			err = b.write(ctx, s, rev)
@@ -379,10 +377,7 @@ func (b *Budget) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	if !b.limits.Lanes.Off {
 		for _, l := range events.Lanes() {
-			ls := LaneSnapshot{Lane: l, HourSpent: s.Lanes[l].Hour, MinuteSpent: s.Lanes[l].Minute,
-				WaitingAnywhere: !s.waitingUntil(l, now).IsZero()}
-			ls.Waiting, ls.OldestWait = b.waiting.count(l, now)
-			snap.Lanes = append(snap.Lanes, ls)
+			snap.Lanes = append(snap.Lanes, b.laneSnapshot(&s, l, now))
 		}
 	}
 	return snap, nil

@@ -76,6 +76,14 @@ func ParseLanes(s string) (Lanes, error) {
 	return l, nil
 }
 
+// LimitsOf is the Limits of omq's settings (--budget-per-hour,
+// --budget-per-minute, --budget-lanes), which config has validated: a
+// --budget-lanes it could not read would have stopped omq before.
+func LimitsOf(perHour, perMinute int, lanes string) Limits {
+	l, _ := ParseLanes(lanes)
+	return Limits{PerHour: perHour, PerMinute: perMinute, Lanes: l}
+}
+
 // withDefaults fills unset shares.
 func (l Lanes) withDefaults() Lanes {
 	if l.LiveReserve == 0 {
@@ -153,9 +161,9 @@ type waiters struct {
 	m  map[events.Lane]map[string]waiter
 }
 
-// refused records id as waiting until until; it returns the latest until
-// of the lane, the mark this replica leaves in the shared state.
-func (w *waiters) refused(l events.Lane, id string, now, until time.Time) time.Time {
+// refused records id as waiting until until; it returns the mark this
+// replica leaves in the shared state for the lane.
+func (w *waiters) refused(l events.Lane, id string, now, until time.Time) waitMark {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -170,41 +178,55 @@ func (w *waiters) refused(l events.Lane, id string, now, until time.Time) time.T
 	}
 	wt.until = until
 	w.m[l][id] = wt
-	return w.latestLocked(l, now)
+	return w.markLocked(l, now)
 }
 
-// took forgets id; it returns the lane's latest until (zero: none waits).
-func (w *waiters) took(l events.Lane, id string, now time.Time) time.Time {
+// took forgets id; it returns the lane's mark (zero: none waits).
+func (w *waiters) took(l events.Lane, id string, now time.Time) waitMark {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.m[l], id)
-	return w.latestLocked(l, now)
+	return w.markLocked(l, now)
 }
 
-func (w *waiters) latestLocked(l events.Lane, now time.Time) time.Time {
-	var latest time.Time
+// markLocked sums up the lane's waiting work, dropping what has not come
+// back by its until (handed to another replica, or gone).
+func (w *waiters) markLocked(l events.Lane, now time.Time) waitMark {
+	var m waitMark
 	for id, wt := range w.m[l] {
 		if wt.until.Before(now) {
-			delete(w.m[l], id) // handed to another replica, or gone
+			delete(w.m[l], id)
 			continue
 		}
-		if wt.until.After(latest) {
-			latest = wt.until
+		m.N++
+		if wt.until.After(m.Until) {
+			m.Until = wt.until
+		}
+		if m.Since.IsZero() || wt.since.Before(m.Since) {
+			m.Since = wt.since
 		}
 	}
-	return latest
+	return m
 }
 
 // count is how many pieces of work of l wait here, and the oldest's wait.
 func (w *waiters) count(l events.Lane, now time.Time) (n int, oldest time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.latestLocked(l, now)
-	for _, wt := range w.m[l] {
-		n++
-		oldest = max(oldest, now.Sub(wt.since))
+	m := w.markLocked(l, now)
+	if m.N == 0 {
+		return 0, 0
 	}
-	return n, oldest
+	return m.N, now.Sub(m.Since)
+}
+
+// waitMark is what one replica tells every other of its work of one lane
+// waiting for a token: how many, since when, and until when it expects
+// them back.
+type waitMark struct {
+	Until time.Time `json:"until"`
+	N     int       `json:"n"`
+	Since time.Time `json:"since"`
 }
 
 // newReplicaID names this Budget in the shared state's waiting marks.
@@ -257,9 +279,9 @@ func (s *state) windows(l Limits) [2]window {
 // waitingUntil is the latest mark any replica left for lane l, if after now.
 func (s *state) waitingUntil(l events.Lane, now time.Time) time.Time {
 	var latest time.Time
-	for _, t := range s.Waiting[l] {
-		if t.After(now) && t.After(latest) {
-			latest = t
+	for _, m := range s.Waiting[l] {
+		if m.Until.After(now) && m.Until.After(latest) {
+			latest = m.Until
 		}
 	}
 	return latest
@@ -308,11 +330,13 @@ func (b *Budget) laneWait(s *state, now time.Time, l events.Lane, readReserve in
 	return wait
 }
 
-// markWaiting leaves (or, with a zero until, clears) this replica's mark for
-// lane l; it reports whether the state changed.
-func (s *state) markWaiting(l events.Lane, replica string, until time.Time) bool {
+// markWaiting leaves (or, with no work waiting, clears) this replica's mark
+// for lane l; it reports whether the state changed. An until only a little
+// later than the one recorded is not worth a write: the mark's margin
+// covers it.
+func (s *state) markWaiting(l events.Lane, replica string, m waitMark, slack time.Duration) bool {
 	cur, ok := s.Waiting[l][replica]
-	if until.IsZero() {
+	if m.N == 0 {
 		if !ok {
 			return false
 		}
@@ -322,24 +346,24 @@ func (s *state) markWaiting(l events.Lane, replica string, until time.Time) bool
 		}
 		return true
 	}
-	if ok && !until.After(cur) {
+	if ok && m.N == cur.N && m.Since.Equal(cur.Since) && !m.Until.After(cur.Until.Add(slack)) {
 		return false
 	}
 	if s.Waiting == nil {
-		s.Waiting = map[events.Lane]map[string]time.Time{}
+		s.Waiting = map[events.Lane]map[string]waitMark{}
 	}
 	if s.Waiting[l] == nil {
-		s.Waiting[l] = map[string]time.Time{}
+		s.Waiting[l] = map[string]waitMark{}
 	}
-	s.Waiting[l][replica] = until
+	s.Waiting[l][replica] = m
 	return true
 }
 
 // expire drops marks that have run out, so the value stays small.
 func (s *state) expire(now time.Time) {
 	for l, m := range s.Waiting {
-		for r, t := range m {
-			if !t.After(now) {
+		for r, wm := range m {
+			if !wm.Until.After(now) {
 				delete(m, r)
 			}
 		}
@@ -372,7 +396,21 @@ type LaneSnapshot struct {
 	// lane; OldestWait the longest such wait so far.
 	Waiting    int
 	OldestWait time.Duration
-	// WaitingAnywhere is true while any replica has work of the lane
-	// waiting.
-	WaitingAnywhere bool
+	// AllWaiting and AllOldestWait are the same over every replica (as
+	// they last wrote it).
+	AllWaiting    int
+	AllOldestWait time.Duration
+}
+
+// laneSnapshot is lane l in s, seen from b.
+func (b *Budget) laneSnapshot(s *state, l events.Lane, now time.Time) LaneSnapshot {
+	ls := LaneSnapshot{Lane: l, HourSpent: s.Lanes[l].Hour, MinuteSpent: s.Lanes[l].Minute}
+	ls.Waiting, ls.OldestWait = b.waiting.count(l, now)
+	for _, m := range s.Waiting[l] {
+		if m.Until.After(now) && m.N > 0 {
+			ls.AllWaiting += m.N
+			ls.AllOldestWait = max(ls.AllOldestWait, now.Sub(m.Since))
+		}
+	}
+	return ls
 }

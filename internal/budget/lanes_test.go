@@ -97,9 +97,13 @@ func TestLanesHoldAcrossTwoReplicas(t *testing.T) {
 	require.NoError(t, err)
 	live := snap.Lanes[0]
 	require.Equal(t, events.LaneLive, live.Lane)
-	require.True(t, live.WaitingAnywhere)
+	require.Equal(t, 1, live.AllWaiting, "every replica sees it waiting")
 	require.Equal(t, 1, live.Waiting, "one live message of this replica waits")
 	require.Equal(t, 18, snap.Lanes[1].MinuteSpent)
+	other, err := a.Snapshot(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 0, other.Lanes[0].Waiting, "none of replica a's own")
+	require.Equal(t, 1, other.Lanes[0].AllWaiting, "but it sees replica b's")
 
 	// The next window: live work (replica b) is still waiting, so bulk on
 	// replica a gets its floor and then yields, with tokens left.
