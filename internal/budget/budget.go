@@ -170,11 +170,11 @@ func (b *Budget) Limits() Limits { return b.limits }
 func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	lane, work := LaneOf(ctx), WorkOf(ctx)
 	reserve := b.limits.ReadReserve
 	if mutation {
 		reserve = 0
 	}
-	lane, work := LaneOf(ctx), workOf(ctx)
 	for range casTries {
 		s, rev, err := b.read(ctx)
 		if err != nil {

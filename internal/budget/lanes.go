@@ -139,7 +139,8 @@ func WithWork(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, workKey{}, id)
 }
 
-func workOf(ctx context.Context) string {
+// WorkOf is the work id WithWork put in ctx, "" if none.
+func WorkOf(ctx context.Context) string {
 	id, _ := ctx.Value(workKey{}).(string)
 	return id
 }
@@ -238,13 +239,9 @@ func newReplicaID() string {
 
 // window is one of the state's two windows, as the lane rules see it.
 type window struct {
-	used, limit  int
-	start        time.Time
-	length       time.Duration
-	release      time.Duration // the reserve opens to every lane this long before the end
-	spent        func(events.Lane) int
-	end          time.Time
-	releasedFrom time.Time
+	used, limit int
+	start, end  time.Time
+	spent       func(events.Lane) int
 }
 
 func (s *state) windows(l Limits) [2]window {
@@ -257,23 +254,25 @@ func (s *state) windows(l Limits) [2]window {
 			return u.Minute
 		}
 	}
-	// The hour's reserve opens for its last minute window, the minute's for
-	// its last tenth: a live event that finds it spent then waits no more
-	// than a minute window for the reset, and a lane with no live traffic
-	// still spends the whole budget.
-	hourRelease := l.Minute
+	return [2]window{
+		{used: s.HourUsed, limit: l.PerHour, start: s.HourStart, end: s.HourStart.Add(l.Hour), spent: spent(true)},
+		{used: s.MinUsed, limit: l.PerMinute, start: s.MinStart, end: s.MinStart.Add(l.Minute), spent: spent(false)},
+	}
+}
+
+// releasedFrom is when the reserves open to every lane: the hour's last
+// minute window (its last tenth when the hour is the minute). A live event
+// that then finds the hour spent waits no more than a minute window for
+// the reset, and a lane with no live traffic still spends the whole hour.
+// The minute's reserve opens only then too: opening it within every minute
+// would cost a lower lane a second hand-back per minute window, and the
+// hour is the limit that binds.
+func (s *state) releasedFrom(l Limits) time.Time {
+	end := s.HourStart.Add(l.Hour)
 	if l.Hour == l.Minute {
-		hourRelease = l.Minute / 10
+		return end.Add(-l.Minute / 10)
 	}
-	ws := [2]window{
-		{used: s.HourUsed, limit: l.PerHour, start: s.HourStart, length: l.Hour, release: hourRelease, spent: spent(true)},
-		{used: s.MinUsed, limit: l.PerMinute, start: s.MinStart, length: l.Minute, release: l.Minute / 10, spent: spent(false)},
-	}
-	for i := range ws {
-		ws[i].end = ws[i].start.Add(ws[i].length)
-		ws[i].releasedFrom = ws[i].end.Add(-ws[i].release)
-	}
-	return ws
+	return end.Add(-l.Minute)
 }
 
 // waitingUntil is the latest mark any replica left for lane l, if after now.
@@ -296,6 +295,7 @@ func (b *Budget) laneWait(s *state, now time.Time, l events.Lane, readReserve in
 	}
 	var wait time.Duration
 	liveUntil := s.waitingUntil(events.LaneLive, now)
+	release := s.releasedFrom(b.limits)
 	for _, w := range s.windows(b.limits) {
 		floor := share(lanes.Floor, w.limit)
 		if l == events.LaneLive {
@@ -322,9 +322,15 @@ func (b *Budget) laneWait(s *state, now time.Time, l events.Lane, readReserve in
 			wait = max(wait, until.Sub(now))
 			continue
 		}
-		reserve := share(lanes.LiveReserve, w.limit)
-		if now.Before(w.releasedFrom) && w.used >= w.limit-readReserve-reserve {
-			wait = max(wait, w.releasedFrom.Sub(now))
+		// The live reserve lies above the read reserve, so that live reads
+		// (which leave the read reserve to mutations) have it too.
+		reserve := share(lanes.LiveReserve, w.limit) + b.limits.ReadReserve
+		if now.Before(release) && w.used >= w.limit-reserve {
+			until := release
+			if w.end.Before(until) {
+				until = w.end // the minute's reserve: the next minute window
+			}
+			wait = max(wait, until.Sub(now))
 		}
 	}
 	return wait
