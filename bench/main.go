@@ -16,7 +16,7 @@ import (
 
 var (
 	quick      = flag.Bool("quick", false, "shrink every count: a smoke run")
-	only       = flag.String("only", "", "run one section: engine, latency, efficiency, drain, memory or publish")
+	only       = flag.String("only", "", "run one section: engine, latency, efficiency, drain, memory, publish or lanes")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of this process to the file")
 )
 
@@ -225,6 +225,9 @@ func run() error {
 		t.add("7 publish", fmt.Sprintf("omq publisher Batch, %d events of %d B, 256 in flight, Msg-Id set", pubN, size), fmt.Sprintf("%.0f msgs/s", ours), "")
 		t.add("7 publish", how, fmt.Sprintf("%.0f msgs/s", ref), "")
 		t.add("7 publish", "publisher ÷ nats bench", fmt.Sprintf("%.2f", ours/ref), "≥ 0.80 "+ok(ours/ref >= 0.8))
+	}
+	if err := runLanes(ctx, t); err != nil { // bench/lanes.go
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "done in %s\n\n", time.Since(began).Round(time.Second))
 	fmt.Printf("omq bench — %d CPUs, %s, %s, %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))

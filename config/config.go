@@ -134,6 +134,10 @@ type Config struct {
 	// replica. Defaults 1000 and 100, the API's published limits.
 	BudgetPerHour   int
 	BudgetPerMinute int
+	// BudgetLanes are the lanes' shares of the budget (see README, Lanes):
+	// "live-reserve=<share>,floor=<share>" or "off". Default
+	// "live-reserve=0.1,floor=0.05".
+	BudgetLanes string
 	// DLQMaxBytes caps the dead-letter stream; omq warns from 80%.
 	// Default 1 GiB.
 	DLQMaxBytes int64
@@ -248,6 +252,7 @@ func (c *Config) WithDefaults() *Config {
 	setDefaultDur(&c.PauseMax, workers.DefaultPauseMax)
 	setDefaultInt(&c.BudgetPerHour, budget.DefaultPerHour)
 	setDefaultInt(&c.BudgetPerMinute, budget.DefaultPerMinute)
+	setDefault(&c.BudgetLanes, budget.DefaultLanes)
 	setDefaultDur(&c.StuckAfter, status.DefaultStuckAfter)
 	if c.DLQMaxBytes == 0 {
 		c.DLQMaxBytes = streams.DefaultDLQMaxBytes

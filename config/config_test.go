@@ -132,6 +132,8 @@ func TestValidationErrors(t *testing.T) {
 		{"transaction grace", []string{"--transaction-grace", "-1m"}, nil, "", nil, "transaction-grace", "positive duration"},
 		{"webhook max age too short", []string{"--webhook-max-age", "10s"}, nil, "", nil, "webhook-max-age", "from 1m to 168h"},
 		{"webhook max age too long", nil, env{"OMQ_WEBHOOK_MAX_AGE": "200h"}, "", nil, "webhook-max-age", "about 20 minutes"},
+		{"budget lanes unknown share", []string{"--budget-lanes", "bulk=0.5"}, nil, "", nil, "budget-lanes", `invalid --budget-lanes "bulk=0.5": want off, or live-reserve=<share>,floor=<share>`},
+		{"budget lanes share of one", nil, env{"OMQ_BUDGET_LANES": "live-reserve=1"}, "", nil, "budget-lanes", "shares from 0 to below 1"},
 		{"poll read share zero", []string{"--poll-read-share", "0"}, nil, "", nil, "poll-read-share", `invalid --poll-read-share "0": want a fraction`},
 		{"poll read share above one", []string{"--poll-read-share", "1.5"}, nil, "", nil, "poll-read-share", "at most 1"},
 		{"poll read share not a number", nil, env{"OMQ_POLL_READ_SHARE": "ten percent"}, "", nil, "poll-read-share", "a number (the value came from OMQ_POLL_READ_SHARE)"},

@@ -108,6 +108,7 @@ var settings = []setting{
 	{"pause-max", GroupWorkers, false, "longest pause while the API stays down", func(c *Config) any { return &c.PauseMax }},
 	{"budget-per-hour", GroupWorkers, false, "API calls an hour shared by every replica", func(c *Config) any { return &c.BudgetPerHour }},
 	{"budget-per-minute", GroupWorkers, false, "API calls a minute shared by every replica", func(c *Config) any { return &c.BudgetPerMinute }},
+	{"budget-lanes", GroupWorkers, false, "lanes' shares of the budget: live-reserve=<share>,floor=<share> (live work's reserve of every window; what bulk, replay and reads get while live work waits), or off for first come, first served", func(c *Config) any { return &c.BudgetLanes }},
 	{"dlq-max-bytes", GroupLayout, false, "byte cap of the dead-letter stream (warns from 80%)", func(c *Config) any { return &c.DLQMaxBytes }},
 	{"stuck-after", GroupWorkers, false, "age of a worker's oldest unfinished message past which omq status and GET /status say stuck", func(c *Config) any { return &c.StuckAfter }},
 	{"milestone-map", GroupDomain, false, "YAML/JSON file overriding the event type → milestone table", func(c *Config) any { return &c.MilestoneMap }},

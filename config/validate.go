@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openmoove/omq/internal/budget"
 )
 
 // FieldError is a setting that failed validation. Its message names the
@@ -76,6 +78,12 @@ func (c *Config) Validate() error {
 		func() error { return positiveDuration("stuck-after", c.StuckAfter) },
 		func() error { return intRange("budget-per-hour", c.BudgetPerHour, 1, 1_000_000) },
 		func() error { return intRange("budget-per-minute", c.BudgetPerMinute, 1, c.BudgetPerHour) },
+		func() error {
+			if _, err := budget.ParseLanes(c.BudgetLanes); err != nil {
+				return &FieldError{Flag: "budget-lanes", Value: c.BudgetLanes, Accept: "off, or live-reserve=<share>,floor=<share> with shares from 0 to below 1, such as " + budget.DefaultLanes}
+			}
+			return nil
+		},
 		func() error {
 			if c.DLQMaxBytes < 1<<20 {
 				return &FieldError{Flag: "dlq-max-bytes", Value: strconv.FormatInt(c.DLQMaxBytes, 10), Accept: "at least 1048576 (1 MiB)"}

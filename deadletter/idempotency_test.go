@@ -7,6 +7,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmoove/omq/events"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -41,6 +43,7 @@ func TestIdempotencyKeySurvivesReplays(t *testing.T) {
 			require.Equal(t, want, l.IdempotencyKey(), "letter of round %d", round)
 			msg, err := ReplayMsg(&l, []byte("{}"))
 			require.NoError(t, err)
+			require.Equal(t, string(events.LaneReplay), msg.Header.Get(events.HeaderLane), "a replay takes the replay lane")
 			h, seq = msg.Header, seq+100 // the replay is stored anew
 			require.Equal(t, want, keyOf(h, seq), "replay of round %d", round)
 		}

@@ -39,6 +39,13 @@
 // completes the first candidate the transaction has. LoadMilestoneMap reads
 // an override file (--milestone-map).
 //
+// # Lanes
+//
+// Lane names the share of the shared API budget a message's calls draw on
+// (live, bulk, replay, reads); it travels in the HeaderLane header.
+// LaneOfHeader reads it as the workers do: no header, or an unknown one, is
+// live, so a header can only lower a message's priority.
+//
 // # Outcomes
 //
 // Outcome is the envelope on <prefix>.outcomes.<kind>; PublishOutcome

@@ -34,5 +34,9 @@
 //	}
 //	res := b.Flush(ctx) // res.Acks, res.Failures
 //
+// A backlog (an import, a catch-up) belongs in the bulk lane, so that the
+// API budget serves live events first: publisher.New(nc,
+// publisher.WithLane(events.LaneBulk)). Default: live.
+//
 // A Publisher is safe for concurrent use; a Batch is not.
 package publisher

@@ -67,5 +67,5 @@ func (p *Publisher) propertyMsg(req *events.CreateProperty, opts []CreateOption)
 	if err != nil {
 		return nil, fmt.Errorf("publisher: encode creation %s: %w", req.RequestID, err)
 	}
-	return newMsg(p.top.CreatePropertySubject(), req.RequestID, body), nil
+	return p.newMsg(p.top.CreatePropertySubject(), req.RequestID, body), nil
 }

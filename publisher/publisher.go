@@ -21,6 +21,7 @@ type options struct {
 	prefix      string
 	timeout     time.Duration
 	maxInFlight int
+	lane        events.Lane
 }
 
 // Option configures New.
@@ -60,6 +61,21 @@ func WithMaxInFlight(n int) Option {
 	}
 }
 
+// WithLane sets the lane (events.Lane) of everything the Publisher
+// publishes: events.LaneLive (the default: work published as it happens)
+// or events.LaneBulk (a backlog, an import: its API calls take what live
+// work leaves of the shared budget). The replay and reads lanes are omq's
+// own and are refused.
+func WithLane(l events.Lane) Option {
+	return func(o *options) error {
+		if l != events.LaneLive && l != events.LaneBulk {
+			return fmt.Errorf("%w: lane %q: a publisher may choose %s or %s", ErrInvalidOption, l, events.LaneLive, events.LaneBulk)
+		}
+		o.lane = l
+		return nil
+	}
+}
+
 // Publisher publishes events (and, see CreateProperty, property creations)
 // into omq's streams.
 type Publisher struct {
@@ -74,7 +90,7 @@ func New(nc *nats.Conn, opts ...Option) (*Publisher, error) {
 	if nc == nil {
 		return nil, fmt.Errorf("%w: nil NATS connection", ErrInvalidOption)
 	}
-	o := options{prefix: "openmoove", timeout: 5 * time.Second, maxInFlight: 256}
+	o := options{prefix: "openmoove", timeout: 5 * time.Second, maxInFlight: 256, lane: events.LaneLive}
 	for _, f := range opts {
 		if err := f(&o); err != nil {
 			return nil, err
@@ -123,11 +139,12 @@ func (p *Publisher) eventMsg(ev *events.Event) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publisher: encode event %s: %w", ev.ID, err)
 	}
-	return newMsg(p.top.EventSubject(ev.Type), ev.ID, body), nil
+	return p.newMsg(p.top.EventSubject(ev.Type), ev.ID, body), nil
 }
 
-func newMsg(subject, id string, body []byte) *nats.Msg {
-	return &nats.Msg{Subject: subject, Data: body, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
+func (p *Publisher) newMsg(subject, id string, body []byte) *nats.Msg {
+	return &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
+		jetstream.MsgIDHeader: []string{id}, events.HeaderLane: []string{string(p.opt.lane)}}}
 }
 
 // publishMsg publishes synchronously, with the default timeout when ctx

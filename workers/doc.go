@@ -22,6 +22,10 @@
 // The role packages (milestones, properties, webhooks) build theirs the
 // same way, each with New(ctx, Options) (*Worker, error).
 //
+// The handler's context carries the message's lane (Message.Lane, from the
+// events.HeaderLane header): every API call the handler makes through a
+// client wired to omq's shared budget takes its token in that lane.
+//
 // The handler gets a context that ends before AckWait does; calls that may
 // outlive it call Message.InProgress to keep the message. A handler returns
 // nil when the work is done, or an error whose failure.Kind (package

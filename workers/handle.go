@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/retry"
 )
@@ -96,6 +98,9 @@ func (w *Worker) run(m *Message, received, deadline time.Time) error {
 func (w *Worker) call(m *Message, deadline time.Time) (err error) {
 	ctx, cancel := context.WithDeadline(w.handlerCtx, deadline)
 	defer cancel()
+	// The message's calls take their tokens in its lane; the work id counts
+	// it once among the lane's waiting messages however often it is refused.
+	ctx = budget.WithLane(budget.WithWork(ctx, m.Stream+":"+strconv.FormatUint(m.Seq, 10)), m.Lane())
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/events"
 )
 
 // Message is one delivery as a handler sees it. Handlers read it; they never
@@ -49,6 +50,11 @@ func (m *Message) InProgress() error {
 	}
 	return m.msg.InProgress()
 }
+
+// Lane is the message's lane (events.HeaderLane): the share of the API
+// budget its calls draw on. No header, or one omq does not know, is live:
+// the header can only lower a message's priority below the default.
+func (m *Message) Lane() events.Lane { return events.LaneOfHeader(m.Header.Get(events.HeaderLane)) }
 
 // Handler does the work for one message. It returns nil when done (the
 // runtime acks) or an error whose failure.Kind decides what the runtime does

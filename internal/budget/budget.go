@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/openmoove"
@@ -43,6 +44,8 @@ type Limits struct {
 	// ReadReserve is how many tokens of each window reads leave for
 	// mutations. Default PerMinute/10; -1 for none.
 	ReadReserve int
+	// Lanes are the lanes' shares of every window (--budget-lanes).
+	Lanes Lanes
 	// Logger receives the budget's logs. Default: discard.
 	Logger *slog.Logger
 	// Store, if set, is told the outcome of every write to the bucket, so
@@ -80,6 +83,7 @@ func (l Limits) WithDefaults() Limits {
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
 	}
+	l.Lanes = l.Lanes.withDefaults()
 	return l
 }
 
@@ -93,7 +97,7 @@ func (l Limits) Validate() error {
 	case l.ReadReserve >= l.PerMinute:
 		return fmt.Errorf("%w: ReadReserve must be below PerMinute (%d), got %d", ErrInvalidLimits, l.PerMinute, l.ReadReserve)
 	}
-	return nil
+	return l.Lanes.validate()
 }
 
 // state is the bucket value: two fixed windows and a stop.
@@ -104,15 +108,29 @@ type state struct {
 	MinUsed   int       `json:"minute_used"`
 	// StopUntil stops every taker (a 429, or an answer with nothing left).
 	StopUntil time.Time `json:"stop_until"`
+	// Lanes is each lane's spend in the current windows.
+	Lanes map[events.Lane]laneUse `json:"lanes,omitempty"`
+	// Waiting holds, per lane, the replicas with work of the lane waiting
+	// for a token and until when they expect it back: live work waiting
+	// makes lower lanes yield on every replica.
+	Waiting map[events.Lane]map[string]waitMark `json:"waiting,omitempty"`
 }
 
 // roll opens new windows where the old ones have passed.
 func (s *state) roll(now time.Time, l Limits) {
 	if !now.Before(s.HourStart.Add(l.Hour)) {
 		s.HourStart, s.HourUsed = now, 0
+		for ln, u := range s.Lanes {
+			u.Hour = 0
+			s.Lanes[ln] = u
+		}
 	}
 	if !now.Before(s.MinStart.Add(l.Minute)) {
 		s.MinStart, s.MinUsed = now, 0
+		for ln, u := range s.Lanes {
+			u.Minute = 0
+			s.Lanes[ln] = u
+		}
 	}
 }
 
@@ -125,6 +143,10 @@ type Budget struct {
 	// mu serialises this process's takers, so compare-and-set only races
 	// other replicas.
 	mu sync.Mutex
+	// replica names this Budget's marks in the state; waiting is its
+	// refused work.
+	replica string
+	waiting waiters
 }
 
 // New opens the topology's BUDGET bucket (streams.Apply provisions it).
@@ -137,7 +159,7 @@ func New(ctx context.Context, js jetstream.JetStream, top streams.Topology, l Li
 	if err != nil {
 		return nil, fmt.Errorf("budget: open bucket %s (run omq streams apply): %w", top.BudgetBucket(), err)
 	}
-	return &Budget{kv: kv, limits: l, log: l.Logger, store: l.Store}, nil
+	return &Budget{kv: kv, limits: l, log: l.Logger, store: l.Store, replica: newReplicaID()}, nil
 }
 
 // Limits returns the limits in force, defaults filled.
@@ -147,12 +169,16 @@ func (b *Budget) Limits() Limits { return b.limits }
 // (failure.WaitOf) is when a token may be free: when the window is spent (for
 // a read: spent down to the reserve, and then the error also wraps
 // failure.ErrReadsOnly), or a 429 stopped every taker. mutation
-// is true for calls that change state (POST, PATCH). Errors of the bucket
-// itself are Transient and name NATS (a store that refuses the write says
-// so, rather than passing for contention between replicas).
+// is true for calls that change state (POST, PATCH). The token is of ctx's
+// lane (WithLane; live by default): a lower lane also waits, with an error
+// wrapping ErrLaneYield, while the window is down to the live reserve or
+// live work waits (see Lanes). Errors of the bucket itself are Transient
+// and name NATS (a store that refuses the write says so, rather than
+// passing for contention between replicas).
 func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	lane, work := LaneOf(ctx), WorkOf(ctx)
 	reserve := b.limits.ReadReserve
 	if mutation {
 		reserve = 0
@@ -167,6 +193,7 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 			return failure.ThrottledError(fmt.Errorf("%w: the API said to wait", ErrSpent), s.StopUntil.Sub(now))
 		}
 		s.roll(now, b.limits)
+		s.expire(now)
 		var wait time.Duration
 		if s.HourUsed >= b.limits.PerHour-reserve {
 			wait = s.HourStart.Add(b.limits.Hour).Sub(now)
@@ -174,17 +201,30 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 		if s.MinUsed >= b.limits.PerMinute-reserve {
 			wait = max(wait, s.MinStart.Add(b.limits.Minute).Sub(now))
 		}
+		refusal := ErrSpent
 		if wait > 0 && !mutation && s.HourUsed < b.limits.PerHour && s.MinUsed < b.limits.PerMinute {
-			return failure.ThrottledError(fmt.Errorf("%w: %w", ErrSpent, failure.ErrReadsOnly), wait)
+			// Only the read reserve refuses it: writes may still go.
+			refusal = fmt.Errorf("%w: %w", ErrSpent, failure.ErrReadsOnly)
 		}
+		if wait <= 0 {
+			wait, refusal = b.laneWait(&s, now, lane, reserve), fmt.Errorf("%w (%s lane): %w", ErrSpent, lane, ErrLaneYield)
+		}
+		var changed bool
 		if wait > 0 {
-			return failure.ThrottledError(ErrSpent, wait)
+			changed = s.markWaiting(lane, b.replica, b.waiting.refused(lane, work, now, now.Add(wait+wait/5+b.backMargin())), b.limits.Minute/10)
+		} else {
+			s.spend(lane)
+			changed = true
+			s.markWaiting(lane, b.replica, b.waiting.took(lane, work, now), b.limits.Minute/10)
 		}
-		s.HourUsed++
-		s.MinUsed++
-		err = b.write(ctx, s, rev)
-		b.store.Observe(err)
+		if changed {
+			err = b.write(ctx, s, rev)
+			b.store.Observe(err)
+		}
 		if err == nil {
+			if wait > 0 {
+				return failure.ThrottledError(refusal, wait)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -198,6 +238,11 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	}
 	return failure.ThrottledError(fmt.Errorf("%w: too much contention on the budget", ErrSpent), b.limits.Minute/100)
 }
+
+// backMargin is how long after its wait (and the runtime's jitter, a fifth
+// of it at most) a refused message is expected back: redelivery and the
+// fetch. A mark whose message went elsewhere runs out after it.
+func (b *Budget) backMargin() time.Duration { return b.limits.Minute/4 + 500*time.Millisecond }
 
 // Observe corrects the budget with an answer's X-RateLimit-* headers: it
 // never believes it has more left than the API says, nor that the window
@@ -331,6 +376,8 @@ type Snapshot struct {
 	HourReset, MinuteReset time.Time
 	// StoppedUntil is when a 429's stop ends; zero when none is in force.
 	StoppedUntil time.Time
+	// Lanes are the lanes, highest priority first; nil when lanes are off.
+	Lanes []LaneSnapshot
 }
 
 // Snapshot reads the budget without spending from it (omq status).
@@ -345,6 +392,11 @@ func (b *Budget) Snapshot(ctx context.Context) (Snapshot, error) {
 		HourReset: s.HourStart.Add(b.limits.Hour), MinuteReset: s.MinStart.Add(b.limits.Minute)}
 	if now.Before(s.StopUntil) {
 		snap.StoppedUntil = s.StopUntil
+	}
+	if !b.limits.Lanes.Off {
+		for _, l := range events.Lanes() {
+			snap.Lanes = append(snap.Lanes, b.laneSnapshot(&s, l, now))
+		}
 	}
 	return snap, nil
 }

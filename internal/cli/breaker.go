@@ -262,7 +262,7 @@ func probeClient(ctx context.Context, js jetstream.JetStream, cfg *config.Config
 		oc = openmoove.Config{BaseURL: "http://" + cfg.SandboxAddr + sandbox.APIPrefix, APIKey: system.SandboxKey}
 	}
 	where := config.RedactURL(oc.BaseURL)
-	b, err := budget.New(ctx, js, cfg.Topology(), budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute})
+	b, err := budget.New(ctx, js, cfg.Topology(), budget.LimitsOf(cfg.BudgetPerHour, cfg.BudgetPerMinute, cfg.BudgetLanes))
 	if err != nil {
 		return nil, "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/workers/properties"
@@ -136,7 +137,8 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	if err != nil {
 		return err
 	}
-	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix))
+	// Rows of an import are bulk work: live events go first (README, Lanes).
+	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix), publisher.WithLane(events.LaneBulk))
 	if err != nil {
 		return err
 	}

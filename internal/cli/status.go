@@ -52,7 +52,7 @@ breakers, and the dead letters waiting for a person.
 // statusOptions are the settings the status model is read with.
 func statusOptions(cfg *config.Config) status.Options {
 	return status.Options{Topology: cfg.Topology(), StuckAfter: cfg.StuckAfter,
-		Budget: budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute}}
+		Budget: budget.LimitsOf(cfg.BudgetPerHour, cfg.BudgetPerMinute, cfg.BudgetLanes)}
 }
 
 func printStatus(w io.Writer, st *status.Status) {
@@ -112,6 +112,7 @@ func printSummary(w io.Writer, st *status.Status) {
 			line += "; stopped by a 429 until " + clock(*b.StoppedUntil)
 		}
 		fmt.Fprintln(w, line)
+		printLanes(w, b.Lanes)
 	}
 	printBreakers(w, st)
 	d := st.DeadLetters
@@ -120,6 +121,18 @@ func printSummary(w io.Writer, st *status.Status) {
 		fmt.Fprint(w, "; see omq dlq list")
 	}
 	fmt.Fprintln(w)
+}
+
+// printLanes shows each lane of the budget on one line: what it spent and
+// what waits for it.
+func printLanes(w io.Writer, lanes []status.Lane) {
+	for _, l := range lanes {
+		line := fmt.Sprintf("  lane %-7s %d spent this hour, %d this minute", l.Lane+":", l.HourSpent, l.MinuteSpent)
+		if l.Waiting > 0 {
+			line += fmt.Sprintf("; %d waiting, the oldest for %s", l.Waiting, time.Duration(l.OldestWaitSeconds*float64(time.Second)).Round(time.Second))
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // printBreakers says the API answers only when nothing says otherwise: a

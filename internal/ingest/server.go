@@ -200,9 +200,15 @@ func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) 
 	ctx, cancel := context.WithTimeout(ctx, s.opts.PublishTimeout)
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, len(msgs))
+	// omq sets the lane itself: one item is live work, a request of many is
+	// bulk (events.Lane). Nothing of the request chooses it.
+	lane := events.LaneLive
+	if len(msgs) > 1 {
+		lane = events.LaneBulk
+	}
 	for i, m := range msgs {
 		f, err := s.opts.JS.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Body,
-			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}}})
+			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}, events.HeaderLane: []string{string(lane)}}})
 		if err != nil {
 			return nil, fmt.Errorf("publish %s: %w", m.ID, err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/poller"
@@ -206,7 +207,7 @@ func (m *Monitor) invitations(ctx context.Context, t *poller.Tracked, now time.T
 	if !pending {
 		return 0, nil
 	}
-	d, err := m.cfg.API.PropertyDetail(ctx, t.TransactionID)
+	d, err := m.cfg.API.PropertyDetail(budget.WithLane(ctx, events.LaneReads), t.TransactionID)
 	if err != nil {
 		return 0, err
 	}

@@ -253,6 +253,7 @@ func (p *Poller) Poll(ctx context.Context, t *Tracked) error {
 	if err := p.share.take(p.cfg, 2, time.Now()); err != nil {
 		return err
 	}
+	ctx = budget.WithLane(ctx, events.LaneReads)
 	prop, err := p.cfg.API.Property(ctx, tx)
 	var ms []openmoove.Milestone
 	if err == nil {

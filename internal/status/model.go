@@ -126,6 +126,21 @@ type Budget struct {
 	PerMinute    int        `json:"per_minute"`
 	MinuteReset  time.Time  `json:"minute_reset"`
 	StoppedUntil *time.Time `json:"stopped_until,omitempty"`
+	// Lanes are the budget's lanes, live first; absent when lanes are off
+	// (--budget-lanes off).
+	Lanes []Lane `json:"lanes,omitempty"`
+}
+
+// Lane is one lane of the budget: what it spent in the current windows and
+// what waits for it, over every replica.
+type Lane struct {
+	Lane        string `json:"lane"`
+	HourSpent   int    `json:"hour_spent"`
+	MinuteSpent int    `json:"minute_spent"`
+	// Waiting is how many messages wait for a token of the lane;
+	// OldestWaitSeconds how long the longest has waited.
+	Waiting           int     `json:"waiting"`
+	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
 }
 
 // Breaker is one worker's breaker, as every replica sees it.

@@ -156,6 +156,10 @@ func budgetOf(s budget.Snapshot, l budget.Limits) *Budget {
 	if !s.StoppedUntil.IsZero() {
 		b.StoppedUntil = &s.StoppedUntil
 	}
+	for _, l := range s.Lanes {
+		b.Lanes = append(b.Lanes, Lane{Lane: string(l.Lane), HourSpent: l.HourSpent, MinuteSpent: l.MinuteSpent,
+			Waiting: l.AllWaiting, OldestWaitSeconds: l.AllOldestWait.Seconds()})
+	}
 	return b
 }
 

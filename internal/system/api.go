@@ -40,8 +40,10 @@ func startAPI(ctx context.Context, d *Deps, tweak func(*sandbox.Config)) (*apiHa
 		h.config = openmoove.Config{BaseURL: cfg.OpenMooveURL, APIKey: cfg.OpenMooveAPIKey}
 		log.Info("using the OpenMoove API", "url", config.RedactURL(cfg.OpenMooveURL))
 	}
-	b, err := budget.New(ctx, d.JS, d.Topology, budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute,
-		Logger: log.With("component", "budget"), Store: d.Store})
+	limits := budget.LimitsOf(cfg.BudgetPerHour, cfg.BudgetPerMinute, cfg.BudgetLanes)
+	limits.Logger = log.With("component", "budget")
+	limits.Store = d.Store
+	b, err := budget.New(ctx, d.JS, d.Topology, limits)
 	if err == nil {
 		h.config = b.Hooks(h.config)
 		h.config.OnResponse = apiMetrics(d.Metrics, b)
@@ -87,7 +89,7 @@ func apiMetrics(reg *prometheus.Registry, b *budget.Budget) func(openmoove.Reque
 	budgetLeft := budgetCollector{b: b, desc: prometheus.NewDesc("omq_api_budget_left",
 		"Calls left in the shared API budget's window (hour, minute), for every replica together.", []string{"window"}, nil)}
 	if reg != nil {
-		reg.MustRegister(calls, latency, budgetLeft)
+		reg.MustRegister(calls, latency, budgetLeft, newLaneCollector(b))
 	}
 	return func(r openmoove.RequestInfo, status int, d time.Duration) {
 		ep := endpoint(r.Path)
@@ -125,4 +127,44 @@ func (c budgetCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(hour), "hour")
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(minute), "minute")
+}
+
+// laneCollector reads the budget's lanes at scrape time: what each spent
+// in the current windows (every replica), and what waits on this replica.
+type laneCollector struct {
+	b                      *budget.Budget
+	spent, waiting, oldest *prometheus.Desc
+}
+
+func newLaneCollector(b *budget.Budget) laneCollector {
+	return laneCollector{b: b,
+		spent: prometheus.NewDesc("omq_budget_lane_spent",
+			"Tokens the lane spent in the shared budget's current window (hour, minute), every replica together.", []string{"lane", "window"}, nil),
+		waiting: prometheus.NewDesc("omq_budget_lane_waiting",
+			"Messages of this replica waiting for a token of the lane.", []string{"lane"}, nil),
+		oldest: prometheus.NewDesc("omq_budget_lane_oldest_wait_seconds",
+			"How long the lane's longest-waiting message of this replica has waited for a token.", []string{"lane"}, nil),
+	}
+}
+
+func (c laneCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.spent
+	ch <- c.waiting
+	ch <- c.oldest
+}
+
+func (c laneCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	snap, err := c.b.Snapshot(ctx)
+	if err != nil {
+		return
+	}
+	for _, l := range snap.Lanes {
+		ln := string(l.Lane)
+		ch <- prometheus.MustNewConstMetric(c.spent, prometheus.GaugeValue, float64(l.HourSpent), ln, "hour")
+		ch <- prometheus.MustNewConstMetric(c.spent, prometheus.GaugeValue, float64(l.MinuteSpent), ln, "minute")
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(l.Waiting), ln)
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, l.OldestWait.Seconds(), ln)
+	}
 }

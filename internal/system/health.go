@@ -72,7 +72,7 @@ func (s *System) status(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	c := s.deps.Config
 	st, err := status.Read(ctx, s.deps.JS, status.Options{Topology: s.deps.Topology, StuckAfter: c.StuckAfter,
-		Budget: budget.Limits{PerHour: c.BudgetPerHour, PerMinute: c.BudgetPerMinute}})
+		Budget: budget.LimitsOf(c.BudgetPerHour, c.BudgetPerMinute, c.BudgetLanes)})
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"state": "unknown", "reason": "cannot read NATS: " + natserr.Explain(err).Error()})
 		return
