@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openmoove/omq/internal/budget"
@@ -28,6 +29,16 @@ func (s *System) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
 	s.deps.Mux.HandleFunc("GET /readyz", s.readyz)
+	// omq_ready is /readyz as a metric, so an alert can say "a replica has
+	// not been ready for 5 minutes" without a blackbox prober.
+	s.deps.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "omq_ready", Help: "1 when this replica's /readyz answers 200 (NATS connected, streams present, roles started), else 0.",
+	}, func() float64 {
+		if len(s.notReady(context.Background())) == 0 {
+			return 1
+		}
+		return 0
+	}))
 	s.deps.Mux.HandleFunc("GET /status", s.status)
 	s.deps.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{Registry: s.deps.Metrics}))
 }
