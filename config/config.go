@@ -182,6 +182,11 @@ type Config struct {
 	// polling slows them by at most this share. A number in (0, 1].
 	// Default 0.1: at the default budget, 100 reads (50 polls) an hour.
 	PollReadShare float64
+	// OTelEndpoint is the OTLP/HTTP collector traces go to
+	// ("http://127.0.0.1:4318", or a URL with its own path such as
+	// ".../v1/traces"). Empty (the default) installs no tracer provider: the
+	// spans are no-ops and nothing is exported.
+	OTelEndpoint string
 }
 
 // Defaults returns a Config with every default filled in.

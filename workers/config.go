@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/streams"
 )
@@ -93,6 +94,13 @@ type Config struct {
 	// Metrics, if set, receives the worker's collectors (outcomes, latency,
 	// breaker state, consumer state). Default: none.
 	Metrics prometheus.Registerer
+	// TracerProvider receives a span per delivery, continuing the trace
+	// whose W3C traceparent the message carries (the publisher package puts
+	// it there); the handler's context holds that span, so the API calls
+	// and outcome publishes made with it are its children. Default: the
+	// global provider (otel.GetTracerProvider), a no-op unless the program
+	// installed one.
+	TracerProvider trace.TracerProvider
 
 	// afterDeadLetter, when set (tests), runs between the DLQ publish and the
 	// Term: the fault-injection point for "crash in between".

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/tracing"
 )
 
 // fetchWait bounds one pull request: how long the worker waits for messages
@@ -27,9 +29,10 @@ const pullExpiry = 5 * time.Second
 // Worker runs one durable consumer through the failure rule. It is a
 // Component.
 type Worker struct {
-	js  jetstream.JetStream
-	cfg Config
-	log *slog.Logger
+	js     jetstream.JetStream
+	cfg    Config
+	log    *slog.Logger
+	tracer trace.Tracer
 
 	cons     jetstream.Consumer
 	failures *failureLog
@@ -65,6 +68,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		slots:    make(chan struct{}, cfg.Concurrency),
 		stopping: make(chan struct{}),
 		loopDone: make(chan struct{}),
+		tracer:   tracing.Tracer(cfg.TracerProvider),
 	}
 	w.handlerCtx, w.cancelHandlers = context.WithCancel(context.Background())
 	return w, nil

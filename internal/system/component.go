@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/openmoove"
@@ -43,6 +44,9 @@ type Deps struct {
 	Metrics   *prometheus.Registry
 	// Mux is the HTTP listener's router; components add their routes.
 	Mux *http.ServeMux
+	// TracerProvider receives the spans of every role: OTLP with
+	// --otel-endpoint, else the no-op provider.
+	TracerProvider trace.TracerProvider
 }
 
 // Role is a named set of components that omq run starts together.
