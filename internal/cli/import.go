@@ -49,7 +49,7 @@ could not be queued.`,
   omq import status instructions.csv`,
 		Args: cobra.ExactArgs(1),
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties, config.GroupTracing)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate every row and report; queue nothing")
 	cmd.Flags().StringVar(&format, "format", "auto", "file format: auto (by extension, else by content), csv or jsonl")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -134,7 +134,12 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	if err != nil {
 		return err
 	}
-	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix))
+	tp, flush, err := startTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer flush()
+	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix), publisher.WithTracerProvider(tp))
 	if err != nil {
 		return err
 	}
