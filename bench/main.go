@@ -223,6 +223,9 @@ func run() error {
 		t.add("7 publish", how, fmt.Sprintf("%.0f msgs/s", ref), "")
 		t.add("7 publish", "publisher ÷ nats bench", fmt.Sprintf("%.2f", ours/ref), "≥ 0.80 "+ok(ours/ref >= 0.8))
 	}
+	if err := tracingSection(ctx, e, t, engineTx, 8, rounds); err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "done in %s\n\n", time.Since(began).Round(time.Second))
 	fmt.Printf("omq bench — %d CPUs, %s, %s, %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)

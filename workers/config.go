@@ -9,7 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -159,6 +161,16 @@ func (c Config) Validate() error {
 		return bad("PauseMin must be positive and PauseMax at least PauseMin, got %s and %s", c.PauseMin, c.PauseMax)
 	}
 	return nil
+}
+
+// tracer is the tracer of the worker's deliveries, nil when the provider
+// is the no-op one (omq run without --otel-endpoint): a delivery then costs
+// no tracing work at all.
+func (c Config) tracer() trace.Tracer {
+	if _, off := c.TracerProvider.(noop.TracerProvider); off {
+		return nil
+	}
+	return tracing.Tracer(c.TracerProvider)
 }
 
 func validName(s string) bool {

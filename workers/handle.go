@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
@@ -61,6 +62,10 @@ func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 // startSpan continues the trace m carries (a new one when it carries
 // none) with the delivery's span, which the handler's context holds.
 func (w *Worker) startSpan(m *Message) trace.Span {
+	if w.tracer == nil {
+		// Tracing off: not even the traceparent is parsed.
+		return noSpan
+	}
 	ctx := tracing.Extract(context.Background(), m.Header)
 	_, span := w.tracer.Start(ctx, "handle "+w.cfg.Name, trace.WithSpanKind(trace.SpanKindConsumer))
 	if span.IsRecording() {
@@ -71,6 +76,10 @@ func (w *Worker) startSpan(m *Message) trace.Span {
 	m.span = span
 	return span
 }
+
+// noSpan is the delivery span with tracing off, boxed once: a noop.Span
+// turned into an interface per delivery would allocate.
+var noSpan trace.Span = noop.Span{}
 
 // endSpan records how the handler ended: the failure kind, never the
 // error's text, which may quote what the API said about a person.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
-	"github.com/openmoove/omq/internal/tracing"
 )
 
 // fetchWait bounds one pull request: how long the worker waits for messages
@@ -68,7 +67,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		slots:    make(chan struct{}, cfg.Concurrency),
 		stopping: make(chan struct{}),
 		loopDone: make(chan struct{}),
-		tracer:   tracing.Tracer(cfg.TracerProvider),
+		tracer:   cfg.tracer(),
 	}
 	w.handlerCtx, w.cancelHandlers = context.WithCancel(context.Background())
 	return w, nil
