@@ -1,6 +1,7 @@
 package omqtest_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -164,4 +165,38 @@ func TestDeadLetterKeepsTheTraceAndItsReplayLinksToIt(t *testing.T) {
 		h, ok := named(inTrace(exp, replay.SpanContext.TraceID()), "handle properties")
 		return ok && h.Parent.SpanID() == replay.SpanContext.SpanID()
 	}, omqtest.DefaultWait, 10*time.Millisecond, "the worker continues the replay's trace")
+}
+
+// HTTP ingest continues the trace of a caller that sent a traceparent: its
+// publish span is the caller's child and the worker continues from there.
+func TestIngestContinuesTheCallersTrace(t *testing.T) {
+	t.Parallel()
+	tp, exp := spanRecorder(t)
+	omq := omqtest.Start(t, omqtest.WithWorkers("milestones"), omqtest.WithTracerProvider(tp))
+	tx := omq.SeedProperty(t, nil)
+	_, caller := tp.Tracer("crm").Start(t.Context(), "crm sends")
+	caller.End()
+	sc := caller.SpanContext()
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, omq.HTTPURL+"/v1/events",
+		strings.NewReader(`{"type":"offer_accepted","transaction_id":"`+tx+`","actor":"crm"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+omqtest.IngestToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	omq.RequireMilestoneCompleted(t, tx, openmoove.MilestoneOfferAcceptance)
+
+	require.Eventually(t, func() bool {
+		spans := inTrace(exp, sc.TraceID())
+		pub, ok := named(spans, "publish openmoove.events.offer_accepted")
+		if !ok || pub.Parent.SpanID() != sc.SpanID() {
+			return false
+		}
+		h, ok := named(spans, "handle milestones")
+		return ok && h.Parent.SpanID() == pub.SpanContext.SpanID()
+	}, omqtest.DefaultWait, 10*time.Millisecond, "the ingest publish and the handler are in the caller's trace")
 }
