@@ -229,6 +229,9 @@ func run() error {
 	if err := runLanes(ctx, t); err != nil { // bench/lanes.go
 		return err
 	}
+	if err := tracingSection(ctx, e, t, engineTx, 8, rounds); err != nil { // bench/tracing.go
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "done in %s\n\n", time.Since(began).Round(time.Second))
 	fmt.Printf("omq bench — %d CPUs, %s, %s, %s\n\n", runtime.NumCPU(), cpuModel(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)

@@ -204,6 +204,11 @@ type Config struct {
 	ConsoleToken string
 	// ConsoleSessionTTL is how long a console login lasts. Default 12h.
 	ConsoleSessionTTL time.Duration
+	// OTelEndpoint is the OTLP/HTTP collector traces go to
+	// ("http://127.0.0.1:4318", or a URL with its own path such as
+	// ".../v1/traces"). Empty (the default) installs no tracer provider: the
+	// spans are no-ops and nothing is exported.
+	OTelEndpoint string
 }
 
 // Defaults returns a Config with every default filled in.

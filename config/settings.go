@@ -38,12 +38,15 @@ const (
 	// GroupRisk says when an open milestone is at risk, for the monitor and
 	// omq report alike.
 	GroupRisk Group = "risk"
+	// GroupTracing exports OpenTelemetry traces: what publishes (run,
+	// publish, import, dlq replay) starts or continues a trace.
+	GroupTracing Group = "tracing"
 )
 
 // AllGroups is every group, for omq run, which takes every setting.
 func AllGroups() []Group {
 	return []Group{GroupNATS, GroupServer, GroupAPI, GroupLog, GroupStreams, GroupLayout,
-		GroupIngest, GroupWorkers, GroupDomain, GroupProperties, GroupTracking, GroupRisk}
+		GroupIngest, GroupWorkers, GroupDomain, GroupProperties, GroupTracking, GroupRisk, GroupTracing}
 }
 
 // setting is one row of the settings table: everything else (flags,
@@ -124,6 +127,7 @@ var settings = []setting{
 	{"alert-every", GroupTracking, false, "how often the monitor checks the portfolio for overdue, at-risk and pending-invitation alerts", func(c *Config) any { return &c.AlertEvery }},
 	{"invitation-pending-days", GroupTracking, false, "days a professional may stay invited before alert.invitation_pending (repeated every that many days)", func(c *Config) any { return &c.InvitationPendingDays }},
 	{"assignments", GroupProperties, false, "YAML file of the professional assignment table", func(c *Config) any { return &c.Assignments }},
+	{"otel-endpoint", GroupTracing, false, "OTLP/HTTP collector URL traces are exported to (http://127.0.0.1:4318); empty exports nothing and installs no tracer", func(c *Config) any { return &c.OTelEndpoint }},
 }
 
 // EnvName is the environment variable of a setting: OMQ_ and the flag name
@@ -133,7 +137,7 @@ func EnvName(flag string) string {
 }
 
 // urlSettings may carry user:password@ in their value.
-var urlSettings = map[string]bool{"nats-url": true, "openmoove-url": true}
+var urlSettings = map[string]bool{"nats-url": true, "openmoove-url": true, "otel-endpoint": true}
 
 // printable is the value as it may be logged or shown: secrets redacted,
 // and the credentials inside URLs.

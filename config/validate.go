@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 		func() error {
 			return durationRange("console-session-ttl", c.ConsoleSessionTTL, time.Minute, 30*24*time.Hour)
 		},
+		func() error { return c.otelEndpoint() },
 		func() error { return hostPort("sandbox-addr", c.SandboxAddr, false) },
 		func() error { return oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error") },
 		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },

@@ -32,6 +32,11 @@ const (
 	// HeaderReplayOf is set on a replayed message: the dead letter's id (its
 	// sequence in the DLQ stream).
 	HeaderReplayOf = "Omq-Replay-Of"
+	// HeaderTraceID is the trace id of the delivery that gave up (32 hex
+	// digits), set when the message carried a W3C traceparent: find the
+	// whole story in the trace backend. The letter's traceparent names
+	// that delivery's span, and a replay links to it.
+	HeaderTraceID = "Omq-Trace-Id"
 )
 
 // KindExhausted is the HeaderErrorKind of a message whose deliveries or

@@ -50,7 +50,7 @@ type Letter struct {
 var failureHeaders = []string{
 	HeaderOriginalSubject, HeaderOriginalStream, HeaderOriginalSeq, HeaderOriginalMsgID,
 	HeaderDeliveries, HeaderError, HeaderErrorKind, HeaderErrors, HeaderFailedAt,
-	HeaderWorker, HeaderReplayOf,
+	HeaderWorker, HeaderReplayOf, HeaderTraceID,
 }
 
 func newLetter(id uint64, subject string, h nats.Header, data []byte, stored time.Time) Letter {

@@ -8,9 +8,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -76,6 +79,11 @@ func ReplayMsg(l *Letter, body []byte) (*nats.Msg, error) {
 		return nil, fmt.Errorf("dead letter %d: its %s header: %w; export it and republish by hand", l.ID, HeaderOriginalSubject, err)
 	}
 	h := l.OriginalHeader()
+	// A replay is a new attempt with a trace of its own (Replay links it to
+	// the letter's); keeping the old traceparent would graft it onto a
+	// trace that ended long ago.
+	delete(h, "traceparent")
+	delete(h, "tracestate")
 	h.Set(jetstream.MsgIDHeader, ReplayMsgID(l))
 	h.Set(HeaderReplayOf, strconv.FormatUint(l.ID, 10))
 	h.Set(HeaderOriginalMsgID, l.IdempotencyKey())
@@ -110,8 +118,11 @@ func (s *Store) Replay(ctx context.Context, id uint64, o ReplayOptions) (ReplayR
 	if o.DryRun {
 		return r, nil
 	}
+	ctx, span := s.startReplaySpan(ctx, &l, msg)
+	defer span.End()
 	ack, err := s.js.PublishMsg(ctx, msg)
 	if err != nil {
+		span.SetStatus(codes.Error, "replay failed")
 		return r, fmt.Errorf("replay dead letter %d to %s: %w; the dead letter is kept", id, msg.Subject, err)
 	}
 	r.Stream, r.Seq, r.Duplicate = ack.Stream, ack.Sequence, ack.Duplicate
@@ -119,6 +130,23 @@ func (s *Store) Replay(ctx context.Context, id uint64, o ReplayOptions) (ReplayR
 		return r, fmt.Errorf("dead letter %d was replayed (%s #%d) but is still in the DLQ: %w; replaying it again is safe, JetStream drops the duplicate", id, ack.Stream, ack.Sequence, err)
 	}
 	return r, nil
+}
+
+// startReplaySpan starts the replay's span: the root of a new trace,
+// linked to the span of the delivery that gave up (the letter's
+// traceparent), with its context written into msg for the worker.
+func (s *Store) startReplaySpan(ctx context.Context, l *Letter, msg *nats.Msg) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindProducer)}
+	if sc := tracing.SpanContext(l.Header); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, span := tracing.Tracer(s.TracerProvider).Start(ctx, "replay "+msg.Subject, opts...)
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeySubject.String(msg.Subject), tracing.KeyMessageID.String(msg.Header.Get(jetstream.MsgIDHeader)),
+			tracing.KeyDeadLetter.Int64(int64(l.ID)))
+	}
+	tracing.Inject(ctx, msg.Header)
+	return ctx, span
 }
 
 // Summary counts what ReplayMany did.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/streams"
 )
@@ -39,6 +40,11 @@ type Store struct {
 
 	// Validators check edited bodies. Default DefaultValidators.
 	Validators Validators
+	// TracerProvider receives a span per replay, which starts a new trace
+	// linked to the dead letter's (its traceparent) and whose context the
+	// replayed message carries. Default: the global provider, a no-op
+	// unless the program installed one.
+	TracerProvider trace.TracerProvider
 
 	mu     sync.Mutex
 	stream jetstream.Stream

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -93,6 +94,9 @@ func (l Failed) Headers() nats.Header {
 	h.Set(HeaderErrors, string(hist))
 	h.Set(HeaderFailedAt, at.UTC().Format(time.RFC3339))
 	h.Set(HeaderWorker, l.Worker)
+	if sc := tracing.SpanContext(l.Header); sc.IsValid() {
+		h.Set(HeaderTraceID, sc.TraceID().String())
+	}
 	return h
 }
 

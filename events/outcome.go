@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -76,8 +80,18 @@ func PublishOutcome(ctx context.Context, js jetstream.JetStream, topology stream
 		return nil, failure.PermanentError(fmt.Errorf("%w: %v", ErrInvalidOutcome, err))
 	}
 	topology = topology.WithDefaults()
-	ack, err := js.Publish(ctx, topology.OutcomeSubject(o.Kind), body, jetstream.WithMsgID(o.ID))
+	msg := &nats.Msg{Subject: topology.OutcomeSubject(o.Kind), Data: body, Header: nats.Header{jetstream.MsgIDHeader: []string{o.ID}}}
+	ctx, span := tracing.FromContext(ctx).Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeySubject.String(msg.Subject), tracing.KeyMessageID.String(o.ID),
+			tracing.KeyOutcomeKind.String(o.Kind), tracing.KeyTransactionID.String(o.TransactionID))
+	}
+	// A consumer of the outcomes continues the trace of what caused them.
+	tracing.Inject(ctx, msg.Header)
+	ack, err := js.PublishMsg(ctx, msg)
 	if err != nil {
+		span.SetStatus(codes.Error, "publish failed")
 		return nil, failure.TransientError(fmt.Errorf("publish outcome %s: %w", o.ID, err))
 	}
 	return ack, nil

@@ -91,7 +91,8 @@ func Start(t testing.TB, opts ...Option) *System {
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.startTimeout)
 	defer cancel()
-	sys, err := system.Start(ctx, system.Options{Config: cfg, Logger: logger, Only: o.workers, Sandbox: o.sandbox, MemoryStreams: true})
+	sys, err := system.Start(ctx, system.Options{Config: cfg, Logger: logger, Only: o.workers, Sandbox: o.sandbox, MemoryStreams: true,
+		TracerProvider: o.tracer})
 	if err != nil {
 		s.logs.dump(t)
 		t.Fatalf("omqtest: start omq: %v", err)
@@ -109,8 +110,9 @@ func Start(t testing.TB, opts ...Option) *System {
 	s.sandbox = sys.Sandbox()
 	s.APIKey = d.APIConfig.APIKey
 	s.DeadLetters = deadletter.NewStore(d.JS, d.Topology)
+	s.DeadLetters.TracerProvider = d.TracerProvider
 	s.out = &outcomeLog{js: d.JS, stream: d.Topology.OutcomesStream()}
-	pub, err := publisher.New(d.Conn, publisher.WithPrefix(d.Topology.Prefix))
+	pub, err := publisher.New(d.Conn, publisher.WithPrefix(d.Topology.Prefix), publisher.WithTracerProvider(d.TracerProvider))
 	if err != nil {
 		t.Fatalf("omqtest: publisher: %v", err)
 	}

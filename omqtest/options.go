@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/system"
 	"github.com/openmoove/omq/openmoove/sandbox"
@@ -35,6 +37,7 @@ type options struct {
 	logLevel     slog.Level
 	wait         time.Duration
 	startTimeout time.Duration
+	tracer       trace.TracerProvider
 }
 
 func defaultOptions() options {
@@ -88,6 +91,15 @@ func WithSandbox(tweak func(*sandbox.Config)) Option {
 // c.Assignments = "testdata/assignments.yaml".
 func WithConfig(tweak func(c *Config)) Option {
 	return func(o *options) { o.config = append(o.config, tweak) }
+}
+
+// WithTracerProvider sends the spans of omq and of the System's Publisher
+// and DeadLetters to tp: with an SDK provider over an in-memory exporter
+// (go.opentelemetry.io/otel/sdk/trace/tracetest) a test sees the trace one
+// event leaves, from its publish to each API call and the outcome. Default:
+// no-op spans, as omq run without --otel-endpoint.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }
 
 // WithLogs writes omq's logs to t.Log as they come, instead of only when the

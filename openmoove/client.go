@@ -15,7 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/tracing"
 )
 
 // maxBody caps how much of an answer is read; the API's answers are small.
@@ -57,7 +61,44 @@ func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())
 // do sends one request. path is relative to the base URL ("/clients/");
 // in, when non-nil, is the JSON body; out, when non-nil, receives the
 // decoded answer.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (err error) {
+	ctx, span := startSpan(ctx, method, path)
+	defer func() { endSpan(span, err) }()
+	return c.send(ctx, method, path, query, in, out, span)
+}
+
+// startSpan starts the call's span as a child of the span in ctx (the
+// worker's delivery): outside a trace it is a no-op. BeforeRequest runs
+// inside it, so the budget's wait shows as part of the call.
+func startSpan(ctx context.Context, method, path string) (context.Context, trace.Span) {
+	ctx, span := tracing.FromContext(ctx).Start(ctx, method+" "+tracing.Route(path), trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		// The path holds ids only (transaction UUIDs, property numbers).
+		span.SetAttributes(tracing.KeyHTTPMethod.String(method), tracing.KeyURLPath.String(path))
+	}
+	return ctx, span
+}
+
+// endSpan records the answer's status and the failure's kind; not the
+// error's text, which may quote the API about a person.
+func endSpan(span trace.Span, err error) {
+	defer span.End()
+	if !span.IsRecording() {
+		return
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Status != 0 {
+		span.SetAttributes(tracing.KeyHTTPStatus.Int(e.Status))
+	}
+	if err != nil {
+		kind := failure.KindOf(err).String()
+		span.SetAttributes(tracing.KeyFailure.String(kind))
+		span.SetStatus(codes.Error, kind)
+	}
+}
+
+// send makes the one HTTP attempt of do.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, span trace.Span) error {
 	info := RequestInfo{Method: method, Path: path, Mutation: method != http.MethodGet}
 	if pathpkg.Clean(path) != strings.TrimSuffix(path, "/") {
 		// An id of "", "." or ".." would move the request to another
@@ -85,6 +126,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return c.networkError(method, path, err)
 	}
 	defer resp.Body.Close()
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeyHTTPStatus.Int(resp.StatusCode))
+	}
 	c.clock.observe(resp.Header, time.Now())
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if c.cfg.OnResponse != nil {

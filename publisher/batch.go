@@ -70,7 +70,12 @@ func (b *Batch) Add(ctx context.Context, ev events.Event) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ev.ID, b.add(ctx, ev.ID, msg)
+	_, span := b.p.startSpan(ctx, msg)
+	defer span.End()
+	eventAttributes(span, &ev)
+	err = b.add(ctx, ev.ID, msg)
+	endSpan(span, err)
+	return ev.ID, err
 }
 
 // add queues msg; publisher files for other message kinds use it.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/tracing"
 )
 
 // CreateOption tunes how CreateProperty validates a creation.
@@ -38,7 +40,20 @@ func (p *Publisher) CreateProperty(ctx context.Context, req events.CreatePropert
 	if err != nil {
 		return Ack{}, err
 	}
-	return p.publishMsg(ctx, req.RequestID, msg)
+	ctx, span := p.startSpan(ctx, msg)
+	defer span.End()
+	requestAttributes(span, &req)
+	ack, err := p.publishMsg(ctx, req.RequestID, msg)
+	endSpan(span, err)
+	return ack, err
+}
+
+// requestAttributes names a creation by its ids only: the rest of it is
+// people and addresses.
+func requestAttributes(span trace.Span, req *events.CreateProperty) {
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeyRequestID.String(req.RequestID))
+	}
 }
 
 // AddProperty is CreateProperty inside a Batch: it validates, fills the
@@ -48,7 +63,12 @@ func (b *Batch) AddProperty(ctx context.Context, req events.CreateProperty, opts
 	if err != nil {
 		return "", err
 	}
-	return req.RequestID, b.add(ctx, req.RequestID, msg)
+	_, span := b.p.startSpan(ctx, msg)
+	defer span.End()
+	requestAttributes(span, &req)
+	err = b.add(ctx, req.RequestID, msg)
+	endSpan(span, err)
+	return req.RequestID, err
 }
 
 // propertyMsg validates req, fills its request_id and builds the message.

@@ -9,8 +9,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -22,6 +25,7 @@ type options struct {
 	timeout     time.Duration
 	maxInFlight int
 	lane        events.Lane
+	tracer      trace.TracerProvider
 }
 
 // Option configures New.
@@ -76,12 +80,28 @@ func WithLane(l events.Lane) Option {
 	}
 }
 
+// WithTracerProvider sets where the publish spans go; each published
+// message carries its span's W3C traceparent (and tracestate) in its NATS
+// headers, so omq's worker continues the trace. Default: the global
+// provider (otel.GetTracerProvider), a no-op unless the program installed
+// one. A ctx already carrying a span makes the publish its child.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) error {
+		if tp == nil {
+			return fmt.Errorf("%w: nil tracer provider", ErrInvalidOption)
+		}
+		o.tracer = tp
+		return nil
+	}
+}
+
 // Publisher publishes events (and, see CreateProperty, property creations)
 // into omq's streams.
 type Publisher struct {
-	js  jetstream.JetStream
-	top streams.Topology
-	opt options
+	js     jetstream.JetStream
+	top    streams.Topology
+	opt    options
+	tracer trace.Tracer
 }
 
 // New returns a Publisher over nc, an open NATS connection to omq's NATS.
@@ -100,7 +120,7 @@ func New(nc *nats.Conn, opts ...Option) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{js: js, top: streams.New(o.prefix), opt: o}, nil
+	return &Publisher{js: js, top: streams.New(o.prefix), opt: o, tracer: tracing.Tracer(o.tracer)}, nil
 }
 
 // Ack is JetStream's receipt for one published message.
@@ -124,7 +144,41 @@ func (p *Publisher) Publish(ctx context.Context, ev events.Event) (Ack, error) {
 	if err != nil {
 		return Ack{}, err
 	}
-	return p.publishMsg(ctx, ev.ID, msg)
+	ctx, span := p.startSpan(ctx, msg)
+	defer span.End()
+	eventAttributes(span, &ev)
+	ack, err := p.publishMsg(ctx, ev.ID, msg)
+	endSpan(span, err)
+	return ack, err
+}
+
+// startSpan starts the publish span of msg and writes its trace context
+// into msg's headers, for the worker to continue.
+func (p *Publisher) startSpan(ctx context.Context, msg *nats.Msg) (context.Context, trace.Span) {
+	ctx, span := p.tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeySubject.String(msg.Subject))
+	}
+	tracing.Inject(ctx, msg.Header)
+	return ctx, span
+}
+
+// eventAttributes names ev on span by its ids and type only: an event's
+// actor and notes may name a person.
+func eventAttributes(span trace.Span, ev *events.Event) {
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeyEventID.String(ev.ID), tracing.KeyTransactionID.String(ev.TransactionID),
+			tracing.KeyEventType.String(ev.Type))
+	}
+}
+
+// endSpan marks a failed publish; the error's text stays out of the span
+// (it may quote the subject only, but a trace backend is no place to grow
+// that habit).
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.SetStatus(codes.Error, "publish failed")
+	}
 }
 
 // eventMsg validates ev, fills its id and builds the NATS message.

@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -105,6 +108,13 @@ type Config struct {
 	// Metrics, if set, receives the worker's collectors (outcomes, latency,
 	// breaker state, consumer state). Default: none.
 	Metrics prometheus.Registerer
+	// TracerProvider receives a span per delivery, continuing the trace
+	// whose W3C traceparent the message carries (the publisher package puts
+	// it there); the handler's context holds that span, so the API calls
+	// and outcome publishes made with it are its children. Default: the
+	// global provider (otel.GetTracerProvider), a no-op unless the program
+	// installed one.
+	TracerProvider trace.TracerProvider
 
 	// afterDeadLetter, when set (tests), runs between the DLQ publish and the
 	// Term: the fault-injection point for "crash in between".
@@ -168,6 +178,16 @@ func (c Config) Validate() error {
 		return bad("BreakerGroup %q must be empty or a name of letters, digits, '-' and '_'", c.BreakerGroup)
 	}
 	return nil
+}
+
+// tracer is the tracer of the worker's deliveries, nil when the provider
+// is the no-op one (omq run without --otel-endpoint): a delivery then costs
+// no tracing work at all.
+func (c Config) tracer() trace.Tracer {
+	if _, off := c.TracerProvider.(noop.TracerProvider); off {
+		return nil
+	}
+	return tracing.Tracer(c.TracerProvider)
 }
 
 func validName(s string) bool {

@@ -10,13 +10,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/retry"
+	"github.com/openmoove/omq/internal/tracing"
 )
 
 // settleTimeout bounds each JetStream call that settles a message (DLQ
@@ -34,6 +39,8 @@ func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 		w.log.Error("delivery without metadata; ignored", logging.KeyError, err)
 		return
 	}
+	span := w.startSpan(m)
+	defer span.End()
 	log := w.log.With(logging.KeyStream, m.Stream, logging.KeySeq, m.Seq, logging.KeySubject, m.Subject, "delivery", m.Deliveries)
 	// The last delivery cannot be handed back (the server would give up on
 	// it): it gets its attempt even while the breaker is open.
@@ -45,12 +52,49 @@ func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 	// settled before the server redelivers.
 	deadline := received.Add(w.cfg.AckWait * 9 / 10)
 	err = w.run(m, received, deadline)
+	endSpan(span, err)
 	if errors.Is(err, errShutdown) {
 		w.metrics.outcome(w.cfg.Name, "left_for_redelivery")
 		log.Info("stopped before the handler finished; left for redelivery")
 		return
 	}
 	w.settle(m, err, log)
+}
+
+// startSpan continues the trace m carries (a new one when it carries
+// none) with the delivery's span, which the handler's context holds.
+func (w *Worker) startSpan(m *Message) trace.Span {
+	if w.tracer == nil {
+		// Tracing off: not even the traceparent is parsed.
+		return noSpan
+	}
+	ctx := tracing.Extract(context.Background(), m.Header)
+	_, span := w.tracer.Start(ctx, "handle "+w.cfg.Name, trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeyWorker.String(w.cfg.Name), tracing.KeySubject.String(m.Subject),
+			tracing.KeyStream.String(m.Stream), tracing.KeySeq.Int64(int64(m.Seq)),
+			tracing.KeyDelivery.Int64(int64(m.Deliveries)), tracing.KeyMessageID.String(m.MsgID))
+	}
+	m.span = span
+	return span
+}
+
+// noSpan is the delivery span with tracing off, boxed once: a noop.Span
+// turned into an interface per delivery would allocate.
+var noSpan trace.Span = noop.Span{}
+
+// endSpan records how the handler ended: the failure kind, never the
+// error's text, which may quote what the API said about a person.
+func endSpan(span trace.Span, err error) {
+	if err == nil || !span.IsRecording() {
+		return
+	}
+	kind := failure.KindOf(err).String()
+	if errors.Is(err, errShutdown) {
+		kind = "shutdown"
+	}
+	span.SetAttributes(tracing.KeyFailure.String(kind))
+	span.SetStatus(codes.Error, kind)
 }
 
 // errShutdown marks a handler cut short by Stop: the message is left for
@@ -101,6 +145,9 @@ func (w *Worker) call(m *Message, deadline time.Time) (err error) {
 	// The message's calls take their tokens in its lane; the work id counts
 	// it once among the lane's waiting messages however often it is refused.
 	ctx = budget.WithLane(budget.WithWork(ctx, m.Stream+":"+strconv.FormatUint(m.Seq, 10)), m.Lane())
+	if m.span != nil {
+		ctx = trace.ContextWithSpan(ctx, m.span)
+	}
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
@@ -211,7 +258,7 @@ func (w *Worker) deadLetter(m *Message, kind, why string, hist []deadletter.Erro
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	_, err := deadletter.Write(ctx, w.js, w.cfg.Topology, deadletter.Failed{
-		Subject: m.Subject, Data: m.Data, Header: m.Header, Stream: m.Stream, Seq: m.Seq,
+		Subject: m.Subject, Data: m.Data, Header: tracedHeader(m), Stream: m.Stream, Seq: m.Seq,
 		Deliveries: m.Deliveries, Kind: kind, Error: why, History: hist, Worker: w.cfg.Name,
 	})
 	if err != nil {
@@ -231,7 +278,23 @@ func (w *Worker) deadLetter(m *Message, kind, why string, hist []deadletter.Erro
 	}
 	w.failures.forget(m)
 	w.metrics.deadLettered(w.cfg.Name, kind)
+	spanOutcome(m, "dead_lettered")
 	log.Warn("dead-lettered", logging.KeyKind, kind, logging.KeyError, why)
+}
+
+// tracedHeader is m's header with traceparent naming the delivery's span,
+// so a dead letter's trace leads to the delivery that gave up; m's own
+// header is left as it was.
+func tracedHeader(m *Message) nats.Header {
+	if m.span == nil || !m.span.SpanContext().IsValid() {
+		return m.Header
+	}
+	h := make(nats.Header, len(m.Header)+2)
+	for k, v := range m.Header {
+		h[k] = v
+	}
+	tracing.Inject(trace.ContextWithSpan(context.Background(), m.span), h)
+	return h
 }
 
 func (w *Worker) ack(m *Message, log *slog.Logger) {
@@ -246,6 +309,7 @@ func (w *Worker) ack(m *Message, log *slog.Logger) {
 		w.failures.forget(m)
 	}
 	w.metrics.outcome(w.cfg.Name, "acked")
+	spanOutcome(m, "acked")
 }
 
 func (w *Worker) nak(m *Message, delay time.Duration, outcome string, log *slog.Logger) {
@@ -253,6 +317,7 @@ func (w *Worker) nak(m *Message, delay time.Duration, outcome string, log *slog.
 		log.Warn("hand-back failed; the message returns after AckWait", logging.KeyError, err)
 	}
 	w.metrics.outcome(w.cfg.Name, outcome)
+	spanOutcome(m, outcome)
 }
 
 // handBackPaused returns m past the pause, without counting a failure.
@@ -261,6 +326,7 @@ func (w *Worker) handBackPaused(m *Message, until time.Time, why string) {
 		w.log.Warn("hand-back failed; the message returns after AckWait", logging.KeyError, err)
 	}
 	w.metrics.outcome(w.cfg.Name, "paused")
+	spanOutcome(m, "paused")
 	w.log.Debug("handed back past the pause", logging.KeySeq, m.Seq, "until", until, "why", why)
 }
 
@@ -273,6 +339,14 @@ func (w *Worker) handBackPaused(m *Message, until time.Time, why string) {
 func (w *Worker) pausedDelay(until time.Time) time.Duration {
 	d := min(time.Until(until), w.cfg.ProbeEvery)
 	return d + jitter(max(min(w.cfg.PauseMin, w.cfg.ProbeEvery)/4, time.Millisecond))
+}
+
+// spanOutcome tags the delivery's span with what settle did, the label
+// omq_worker_messages_total counts it under.
+func spanOutcome(m *Message, outcome string) {
+	if m.span != nil && m.span.IsRecording() {
+		m.span.SetAttributes(tracing.KeyOutcome.String(outcome))
+	}
 }
 
 // retryDelay is min doubling per failure (1-based) up to max, ±20% jitter.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/deadletter"
 	"github.com/openmoove/omq/events"
@@ -31,6 +32,8 @@ type Message struct {
 	Published time.Time
 
 	msg jetstream.Msg
+	// span is the delivery's span (a no-op one with tracing off).
+	span trace.Span
 }
 
 // IdempotencyKey is the key the API call for m must use: the same for its

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/internal/lifecycle"
 	"github.com/openmoove/omq/internal/logging"
@@ -35,9 +36,10 @@ const pullHeartbeat = 2 * time.Second
 // Worker runs one durable consumer through the failure rule. It is a
 // Component.
 type Worker struct {
-	js  jetstream.JetStream
-	cfg Config
-	log *slog.Logger
+	js     jetstream.JetStream
+	cfg    Config
+	log    *slog.Logger
+	tracer trace.Tracer
 
 	cons     jetstream.Consumer
 	failures *failureLog
@@ -73,6 +75,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		slots:    make(chan struct{}, cfg.Concurrency),
 		stopping: make(chan struct{}),
 		loopDone: make(chan struct{}),
+		tracer:   cfg.tracer(),
 	}
 	w.handlerCtx, w.cancelHandlers = context.WithCancel(context.Background())
 	return w, nil

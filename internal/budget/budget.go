@@ -326,7 +326,7 @@ func (b *Budget) Left(ctx context.Context) (hour, minute int, err error) {
 func (b *Budget) Hooks(cfg openmoove.Config) openmoove.Config {
 	before, onRL := cfg.BeforeRequest, cfg.OnRateLimit
 	cfg.BeforeRequest = func(ctx context.Context, r openmoove.RequestInfo) error {
-		if err := b.Take(ctx, r.Mutation); err != nil {
+		if err := b.tracedTake(ctx, r.Mutation); err != nil {
 			return err
 		}
 		if before != nil {

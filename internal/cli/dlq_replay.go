@@ -40,7 +40,7 @@ A summary ends the run: replayed, skipped (gone meanwhile) and failed
   omq dlq replay --all --kind exhausted --since 2h --dry-run
   omq dlq replay --all --subject 'openmoove.events.>' --error 'timeout' --rate 5`,
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupTracing)
 	ff.bind(cmd)
 	cmd.Flags().BoolVar(&all, "all", false, "replay every dead letter the filters select (all of them with no filter)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be replayed; change nothing")
@@ -75,6 +75,12 @@ A summary ends the run: replayed, skipped (gone meanwhile) and failed
 		if err := storeUsage(cmd, s.store, f); err != nil {
 			return err
 		}
+		tp, flush, err := startTracing(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer flush()
+		s.store.TracerProvider = tp
 		var ls []deadletter.Letter
 		if len(ids) > 0 {
 			ls, err = requireLetters(ctx, cmd, s.store, ids)

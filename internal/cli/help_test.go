@@ -18,9 +18,9 @@ import (
 // ones whose settings the command reads. A new command must be added here.
 var helpGroups = map[string][]config.Group{
 	"omq":                 nil,
-	"omq run":             {config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupLayout, config.GroupIngest, config.GroupWorkers, config.GroupDomain, config.GroupProperties, config.GroupTracking, config.GroupRisk},
-	"omq publish":         {config.GroupNATS, config.GroupStreams},
-	"omq import":          {config.GroupNATS, config.GroupStreams, config.GroupProperties},
+	"omq run":             {config.GroupNATS, config.GroupServer, config.GroupAPI, config.GroupLog, config.GroupStreams, config.GroupLayout, config.GroupIngest, config.GroupWorkers, config.GroupDomain, config.GroupProperties, config.GroupTracking, config.GroupRisk, config.GroupTracing},
+	"omq publish":         {config.GroupNATS, config.GroupStreams, config.GroupTracing},
+	"omq import":          {config.GroupNATS, config.GroupStreams, config.GroupProperties, config.GroupTracing},
 	"omq import status":   {config.GroupNATS, config.GroupStreams, config.GroupProperties},
 	"omq create-property": {config.GroupNATS, config.GroupStreams, config.GroupProperties},
 	"omq assignments":     {config.GroupNATS, config.GroupStreams, config.GroupProperties},
@@ -31,7 +31,7 @@ var helpGroups = map[string][]config.Group{
 	"omq dlq":             nil,
 	"omq dlq list":        {config.GroupNATS, config.GroupStreams},
 	"omq dlq show":        {config.GroupNATS, config.GroupStreams},
-	"omq dlq replay":      {config.GroupNATS, config.GroupStreams},
+	"omq dlq replay":      {config.GroupNATS, config.GroupStreams, config.GroupTracing},
 	"omq dlq edit":        {config.GroupNATS, config.GroupStreams},
 	"omq dlq export":      {config.GroupNATS, config.GroupStreams},
 	"omq dlq purge":       {config.GroupNATS, config.GroupStreams},

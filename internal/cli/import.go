@@ -52,7 +52,7 @@ could not be queued.`,
   omq import status instructions.csv`,
 		Args: cobra.ExactArgs(1),
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupProperties, config.GroupTracing)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate every row and report; queue nothing")
 	cmd.Flags().StringVar(&format, "format", "auto", "file format: auto (by extension, else by content), csv or jsonl")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -137,8 +137,13 @@ func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importR
 	if err != nil {
 		return err
 	}
+	tp, flush, err := startTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	// Rows of an import are bulk work: live events go first (README, Lanes).
-	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix), publisher.WithLane(events.LaneBulk))
+	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix), publisher.WithLane(events.LaneBulk), publisher.WithTracerProvider(tp))
 	if err != nil {
 		return err
 	}

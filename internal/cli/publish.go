@@ -43,7 +43,7 @@ status is 1 if any line was invalid or not published.`,
   omq publish --file events.jsonl --nats-url nats://nats-1:4222`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams)
+	cfg := bindConfig(cmd, config.GroupNATS, config.GroupStreams, config.GroupTracing)
 	f := cmd.Flags()
 	f.StringVar(&tx, "transaction", "", "the OpenMoove transaction UUID (or numeric property id)")
 	f.StringVar(&id, "id", "", "event id, the idempotency key (default: a new UUID)")
@@ -74,7 +74,12 @@ status is 1 if any line was invalid or not published.`,
 			return err
 		}
 		defer nc.Close()
-		p, err := publisher.New(nc, publisher.WithPrefix(cfg.SubjectPrefix))
+		tp, flush, err := startTracing(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer flush()
+		p, err := publisher.New(nc, publisher.WithPrefix(cfg.SubjectPrefix), publisher.WithTracerProvider(tp))
 		if err != nil {
 			return err
 		}

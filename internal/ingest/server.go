@@ -16,10 +16,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/natserr"
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -44,6 +46,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// Metrics, when set, receives omq_ingest_requests_total.
 	Metrics prometheus.Registerer
+	// TracerProvider receives a publish span per message; each message
+	// carries its span's traceparent. Default: the global provider, a no-op
+	// unless the program installed one.
+	TracerProvider trace.TracerProvider
 	// Fill completes a copy of a property creation the way the property
 	// worker will (assignment table, default estate agent) before it is
 	// validated, so POST /v1/properties refuses exactly what the worker
@@ -98,6 +104,7 @@ type Server struct {
 	log      *slog.Logger
 	tokenSum [32]byte
 	requests *prometheus.CounterVec
+	tracer   trace.Tracer
 }
 
 // Register adds every ingest endpoint to mux. With no token it adds nothing
@@ -124,7 +131,7 @@ func Register(mux *http.ServeMux, opts Options) (*Server, error) {
 		opts.PublishTimeout = 5 * time.Second
 	}
 	opts.Topology = opts.Topology.WithDefaults()
-	s := &Server{opts: opts, log: log, tokenSum: sha256.Sum256([]byte(opts.Token))}
+	s := &Server{opts: opts, log: log, tokenSum: sha256.Sum256([]byte(opts.Token)), tracer: tracing.Tracer(opts.TracerProvider)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "omq_ingest_requests_total", Help: "HTTP ingest requests by endpoint and status code.",
 	}, []string{"endpoint", "code"})
@@ -173,7 +180,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ep endpoint) int 
 		s.log.Error("ingest decode failed", "endpoint", ep.name, logging.KeyError, err)
 		return writeError(w, http.StatusInternalServerError, "internal error", nil)
 	}
-	results, err := s.publish(r.Context(), msgs)
+	// A caller that sent a traceparent has its trace continued; the others
+	// start one here.
+	results, err := s.publish(tracing.ExtractHTTP(r.Context(), r.Header), msgs)
 	if err != nil {
 		s.log.Warn("ingest publish failed", "endpoint", ep.name, logging.KeyError, err)
 		w.Header().Set("Retry-After", "5")
@@ -207,8 +216,11 @@ func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) 
 		lane = events.LaneBulk
 	}
 	for i, m := range msgs {
-		f, err := s.opts.JS.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Body,
-			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}, events.HeaderLane: []string{string(lane)}}})
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Body,
+			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}, events.HeaderLane: []string{string(lane)}}}
+		span := s.startSpan(ctx, msg, m.ID)
+		f, err := s.opts.JS.PublishMsgAsync(msg)
+		span.End()
 		if err != nil {
 			return nil, fmt.Errorf("publish %s: %w", m.ID, err)
 		}
@@ -228,6 +240,22 @@ func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) 
 	}
 	s.opts.Store.Observe(nil)
 	return results, nil
+}
+
+// startSpan starts msg's publish span and puts its trace context in msg's
+// headers for the worker to continue. The span ends once the publish is
+// sent; the ack's wait belongs to the request.
+func (s *Server) startSpan(ctx context.Context, msg *nats.Msg, id string) trace.Span {
+	tracer := s.tracer
+	if tracer == nil {
+		tracer = tracing.Tracer(nil)
+	}
+	ctx, span := tracer.Start(ctx, "publish "+msg.Subject, trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() {
+		span.SetAttributes(tracing.KeySubject.String(msg.Subject), tracing.KeyMessageID.String(id))
+	}
+	tracing.Inject(ctx, msg.Header)
+	return span
 }
 
 func (s *Server) authorized(r *http.Request) bool {

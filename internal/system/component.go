@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/natserr"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Store is told of writes NATS refuses for a full store (the budget's),
 	// so that /readyz and /status can say so.
 	Store *natserr.Watch
+	// TracerProvider receives the spans of every role: OTLP with
+	// --otel-endpoint, else the no-op provider.
+	TracerProvider trace.TracerProvider
 }
 
 // Role is a named set of components that omq run starts together.

@@ -43,7 +43,7 @@ func newIngest(_ context.Context, d *Deps) ([]Component, error) {
 		return nil, err
 	}
 	_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, MaxItems: d.Config.IngestMaxItems, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
-		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail), Store: d.Store})
+		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail), Store: d.Store, TracerProvider: d.TracerProvider})
 	return nil, err
 }
 
@@ -52,7 +52,7 @@ func newMilestones(ctx context.Context, d *Deps) ([]Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := milestones.New(ctx, milestones.Options{Worker: d.Config.Worker(), JS: d.JS, API: d.API, Topology: d.Topology,
+	w, err := milestones.New(ctx, milestones.Options{Worker: d.worker(), JS: d.JS, API: d.API, Topology: d.Topology,
 		Map: m, Mode: d.Config.MilestoneMode, Address: d.Config.OutcomeAddress, Grace: d.Config.TransactionGrace, Logger: d.Logger, Metrics: d.Metrics})
 	return one(w, err)
 }
@@ -62,7 +62,7 @@ func newProperties(ctx context.Context, d *Deps) ([]Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := properties.New(ctx, properties.Options{Worker: d.Config.Worker(), JS: d.JS, Topology: d.Topology, API: d.API,
+	w, err := properties.New(ctx, properties.Options{Worker: d.worker(), JS: d.JS, Topology: d.Topology, API: d.API,
 		Assignments: table, DefaultEstateAgentEmail: d.Config.DefaultEstateAgentEmail, Logger: d.Logger, Metrics: d.Metrics})
 	return one(w, err)
 }
@@ -75,7 +75,7 @@ func newWebhooks(ctx context.Context, d *Deps) ([]Component, error) {
 	if err != nil || r == nil {
 		return nil, err
 	}
-	w, err := webhooks.New(ctx, webhooks.Options{Worker: d.Config.Worker(), JS: d.JS, API: d.API, Topology: d.Topology,
+	w, err := webhooks.New(ctx, webhooks.Options{Worker: d.worker(), JS: d.JS, API: d.API, Topology: d.Topology,
 		MaxAge: d.Config.WebhookMaxAge, Logger: d.Logger, Metrics: d.Metrics})
 	return one(w, err)
 }
@@ -108,6 +108,14 @@ func newMonitor(ctx context.Context, d *Deps) ([]Component, error) {
 	m, err := monitor.New(ctx, monitor.Config{API: d.API, JS: d.JS, Topology: d.Topology, Every: d.Config.AlertEvery,
 		AtRiskWithin: d.Config.AtRiskWithin, InvitationDays: d.Config.InvitationPendingDays, Logger: d.Logger, Now: d.API.Now})
 	return one(m, err)
+}
+
+// worker is the workers' config from the settings, with the tracer every
+// role's deliveries report to.
+func (d *Deps) worker() workers.Config {
+	c := d.Config.Worker()
+	c.TracerProvider = d.TracerProvider
+	return c
 }
 
 // one returns c as the role's only component, or err; a typed nil never

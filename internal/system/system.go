@@ -16,12 +16,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/internal/logging"
 	"github.com/openmoove/omq/internal/natserr"
+	"github.com/openmoove/omq/internal/tracing/otlp"
+	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
 )
@@ -46,6 +50,9 @@ type Options struct {
 	// ("http", "roles", "nats-drain", "sandbox", "nats-server"); tests use
 	// it to check the order.
 	OnStep func(step string)
+	// TracerProvider, if set, receives omq's spans instead of the OTLP
+	// exporter --otel-endpoint would start (tests record them in memory).
+	TracerProvider trace.TracerProvider
 }
 
 // System is a running omq.
@@ -58,6 +65,7 @@ type System struct {
 	// "" when the operator gave credentials or NATS is external.
 	credsFile string
 	api       *apiHandle
+	tracing   *otlp.Provider
 	httpSrv   *httpserve.Server
 	comps     []Component
 	ready     atomic.Bool
@@ -95,6 +103,9 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		Store:    &natserr.Watch{},
 	}
 	s.deps.Topology.Memory = opts.MemoryStreams
+	if err := s.startTracing(ctx); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -151,6 +162,27 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	go s.serveHTTP()
 	s.ready.Store(true)
 	return s, nil
+}
+
+// startTracing picks where spans go: the test's provider, an OTLP
+// exporter when --otel-endpoint is set, else the no-op provider (no SDK is
+// installed and a span costs next to nothing; see BENCHMARKS.md).
+func (s *System) startTracing(ctx context.Context) error {
+	cfg := s.deps.Config
+	switch {
+	case s.opts.TracerProvider != nil:
+		s.deps.TracerProvider = s.opts.TracerProvider
+	case cfg.OTelEndpoint != "":
+		p, err := otlp.New(ctx, cfg.OTelEndpoint, openmoove.Version)
+		if err != nil {
+			return fmt.Errorf("%w; check --otel-endpoint", err)
+		}
+		s.tracing, s.deps.TracerProvider = p, p
+		s.log.Info("exporting traces", "otel_endpoint", config.RedactURL(cfg.OTelEndpoint))
+	default:
+		s.deps.TracerProvider = noop.NewTracerProvider()
+	}
+	return nil
 }
 
 func selectRoles(only []string) ([]Role, error) {
@@ -345,6 +377,10 @@ func (s *System) stop(ctx context.Context) error {
 	}
 	if s.embedded != nil {
 		step("nats-server", s.embedded.Shutdown(ctx))
+	}
+	// Last, so the spans of the work drained above are exported too.
+	if err := s.tracing.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutdown tracing: %w", err))
 	}
 	return errors.Join(errs...)
 }

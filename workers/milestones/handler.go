@@ -11,10 +11,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
@@ -165,6 +167,11 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 	ev, err := decode(m, h.cfg.Topology)
 	if err != nil {
 		return err
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		// Ids and the type only: the actor and notes may name a person.
+		span.SetAttributes(tracing.KeyEventID.String(ev.ID), tracing.KeyTransactionID.String(ev.TransactionID),
+			tracing.KeyEventType.String(ev.Type))
 	}
 	candidates, ok := h.cfg.Map.Candidates(ev.Type)
 	if !ok {
