@@ -32,6 +32,14 @@ const (
 	// HeaderReplayOf is set on a replayed message: the dead letter's id (its
 	// sequence in the DLQ stream).
 	HeaderReplayOf = "Omq-Replay-Of"
+	// HeaderLane is the budget lane a message's API calls are paced in; a
+	// replay sets LaneReplay so that replays yield to live work.
+	//
+	// TODO(lanes): use events.HeaderLane and events.LaneReplay once they
+	// are on this branch; the values are the same.
+	HeaderLane = "Omq-Lane"
+	// LaneReplay is HeaderLane's value on replayed messages.
+	LaneReplay = "replay"
 )
 
 // KindExhausted is the HeaderErrorKind of a message whose deliveries or

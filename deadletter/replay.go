@@ -63,8 +63,9 @@ func ReplayMsgID(l *Letter) string {
 
 // ReplayMsg builds the message that replays l with body: the original
 // subject, the original headers (see Letter.OriginalHeader), Nats-Msg-Id
-// ReplayMsgID, HeaderReplayOf the letter's id, and HeaderOriginalMsgID the
-// idempotency key the workers pass to the API.
+// ReplayMsgID, HeaderReplayOf the letter's id, HeaderOriginalMsgID the
+// idempotency key the workers pass to the API, and HeaderLane LaneReplay,
+// so that the workers pace its API calls in the budget's replay lane.
 func ReplayMsg(l *Letter, body []byte) (*nats.Msg, error) {
 	if l.OriginalSubject == "" {
 		return nil, fmt.Errorf("dead letter %d has no %s header, so there is nowhere to replay it; export it and republish by hand", l.ID, HeaderOriginalSubject)
@@ -78,6 +79,7 @@ func ReplayMsg(l *Letter, body []byte) (*nats.Msg, error) {
 	h.Set(jetstream.MsgIDHeader, ReplayMsgID(l))
 	h.Set(HeaderReplayOf, strconv.FormatUint(l.ID, 10))
 	h.Set(HeaderOriginalMsgID, l.IdempotencyKey())
+	h.Set(HeaderLane, LaneReplay)
 	return &nats.Msg{Subject: l.OriginalSubject, Header: h, Data: body}, nil
 }
 
