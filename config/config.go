@@ -182,6 +182,18 @@ type Config struct {
 	// polling slows them by at most this share. A number in (0, 1].
 	// Default 0.1: at the default budget, 100 reads (50 polls) an hour.
 	PollReadShare float64
+
+	// Console is "on" (the default) or "off": the operator console under
+	// /console/ on the HTTP listener.
+	Console string
+	// ConsoleUsers is a file of console users, one "name:role:bcrypt-hash"
+	// a line (omq console adduser writes one). With neither it nor
+	// ConsoleToken, the console is read-only and only on a loopback address.
+	ConsoleUsers string
+	// ConsoleToken, when set, logs in as the operator "token". Secret.
+	ConsoleToken string
+	// ConsoleSessionTTL is how long a console login lasts. Default 12h.
+	ConsoleSessionTTL time.Duration
 }
 
 // Defaults returns a Config with every default filled in.
@@ -201,6 +213,8 @@ func (c *Config) WithDefaults() *Config {
 	setDefault(&c.SubjectPrefix, streams.DefaultPrefix)
 	setDefault(&c.HTTP, "127.0.0.1:8080")
 	setDefault(&c.SandboxAddr, "127.0.0.1:8090")
+	setDefault(&c.Console, "on")
+	setDefaultDur(&c.ConsoleSessionTTL, 12*time.Hour)
 	setDefault(&c.LogLevel, "info")
 	setDefault(&c.LogFormat, "auto")
 	setDefaultInt(&c.Replicas, streams.DefaultReplicas)

@@ -42,6 +42,10 @@ func (c *Config) Validate() error {
 		func() error { return intRange("replicas", c.Replicas, 1, 5) },
 		func() error { return hostPort("http", c.HTTP, true) },
 		func() error { return c.openMoove() },
+		func() error { return oneOf("console", c.Console, "on", "off") },
+		func() error {
+			return durationRange("console-session-ttl", c.ConsoleSessionTTL, time.Minute, 30*24*time.Hour)
+		},
 		func() error { return hostPort("sandbox-addr", c.SandboxAddr, false) },
 		func() error { return oneOf("log-level", c.LogLevel, "debug", "info", "warn", "error") },
 		func() error { return oneOf("log-format", c.LogFormat, "auto", "text", "json") },

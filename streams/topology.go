@@ -61,6 +61,7 @@ func (t Topology) WebhooksStream() string   { return t.name("WEBHOOKS") }
 func (t Topology) OutcomesStream() string   { return t.name("OUTCOMES") }
 func (t Topology) DLQStream() string        { return t.name("DLQ") }
 func (t Topology) AdvisoriesStream() string { return t.name("ADVISORIES") }
+func (t Topology) AuditStream() string      { return t.name("AUDIT") }
 
 // Bucket names.
 func (t Topology) BudgetBucket() string     { return t.name("BUDGET") }     // shared API budget
@@ -90,6 +91,10 @@ func (t Topology) OutcomeSubject(kind string) string { return t.Prefix + ".outco
 // DLQSubject is the dead-letter subject for a message first published on
 // original.
 func (t Topology) DLQSubject(original string) string { return t.Prefix + ".dlq." + original }
+
+// AuditSubject is the subject of an operator action of the given kind
+// ("breaker.probe", "dlq.replay") in the audit trail.
+func (t Topology) AuditSubject(kind string) string { return t.Prefix + ".audit." + kind }
 
 // MaxDeliveriesAdvisory is the advisory subject for stream's consumers.
 func MaxDeliveriesAdvisory(stream string) string {
@@ -174,6 +179,15 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			// the mover, which is the backstop of the dead-letter path.
 			Name: t.AdvisoriesStream(), Description: "MAX_DELIVERIES advisories of omq's consumers, for the dead-letter mover",
 			Subjects: advisories, Retention: jetstream.WorkQueuePolicy, MaxAge: 30 * day,
+			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
+			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
+		},
+		{
+			// Who did what from the console: kept a year, since an audit
+			// is read long after the action; small (a few hundred bytes
+			// an action), so no byte cap.
+			Name: t.AuditStream(), Description: "operator actions taken in the console, for the audit trail",
+			Subjects: []string{p + ".audit.>"}, Retention: jetstream.LimitsPolicy, MaxAge: 365 * day,
 			Duplicates: 2 * time.Minute, Storage: t.storage(), Replicas: t.Replicas,
 			MaxMsgs: -1, MaxBytes: -1, Discard: jetstream.DiscardOld,
 		},

@@ -44,6 +44,9 @@ var helpGroups = map[string][]config.Group{
 	"omq breaker status":  {config.GroupNATS, config.GroupStreams, config.GroupWorkers},
 	"omq breaker probe":   {config.GroupNATS, config.GroupStreams, config.GroupAPI, config.GroupWorkers},
 	"omq breaker resume":  {config.GroupNATS, config.GroupStreams, config.GroupAPI, config.GroupWorkers},
+	"omq console":         {config.GroupNATS, config.GroupStreams, config.GroupServer, config.GroupAPI, config.GroupWorkers, config.GroupLayout, config.GroupRisk, config.GroupLog},
+	"omq console adduser": nil,
+	"omq audit":           {config.GroupNATS, config.GroupStreams},
 }
 
 var helpFlag = regexp.MustCompile(`^\s+(?:-\w, )?--([a-z0-9-]+)`)

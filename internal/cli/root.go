@@ -103,6 +103,7 @@ over the file).`,
 		newDLQCmd(e),
 		newSandboxCmd(e),
 		newReportCmd(e), newTrackCmd(e), newUntrackCmd(e),
+		newConsoleCmd(e), newAuditCmd(e),
 	)
 	argsUsage(root)
 	helpByGroup(root)

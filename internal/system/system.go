@@ -127,6 +127,9 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 	}
 	registerMetrics(s.deps.Metrics, s.deps.Conn, js, s.deps.Topology, s.api.client)
 	s.routes()
+	if err := s.startConsole(ctx); err != nil {
+		return nil, err
+	}
 	for _, r := range selected {
 		comps, err := r.New(ctx, &s.deps)
 		if err != nil {
