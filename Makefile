@@ -17,7 +17,8 @@ run: build ## run everything: embedded NATS, the local sandbox, every worker (Ct
 build: ## build bin/omq
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/omq
 
-test: ## run every test (embedded NATS, the sandbox over real HTTP)
+test: ## run every test (embedded NATS, the sandbox over real HTTP, the console in headless Chromium)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium)
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
