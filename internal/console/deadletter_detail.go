@@ -39,6 +39,7 @@ type dlDetailData struct {
 	Status      int
 	Reason      string
 	Transaction string
+	Type        string
 	Body        string
 	Headers     []dlHeader
 	Milestones  dlMilestones
@@ -64,7 +65,7 @@ func (s *Server) dlLoad(ctx context.Context, r *http.Request) (dlDetailData, int
 	if err != nil {
 		return dlDetailData{}, http.StatusBadGateway, err
 	}
-	d := dlDetailData{Letter: l, Status: l.HTTPStatus(), Reason: l.Reason(), Transaction: l.TransactionID(), Body: deadletter.Pretty(l.Data)}
+	d := dlDetailData{Letter: l, Status: l.HTTPStatus(), Reason: l.Reason(), Transaction: l.TransactionID(), Type: l.Type(), Body: deadletter.Pretty(l.Data)}
 	d.ReasonURL = dlListURL(dlForm{Reason: d.Reason}, "", true)
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k := range l.Header {

@@ -171,7 +171,7 @@ func (s *Server) dlJobCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	http.Redirect(w, r, Prefix+"deadletters/jobs/"+j.ID, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"replayjobs/"+j.ID, http.StatusSeeOther)
 }
 
 func (s *Server) dlLoadJob(ctx context.Context, r *http.Request) (*deadletter.Jobs, dlJobData, int) {
@@ -228,7 +228,7 @@ func (s *Server) dlJobStart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusConflict, err.Error())
 		return
 	}
-	http.Redirect(w, r, Prefix+"deadletters/jobs/"+d.Job.ID, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"replayjobs/"+d.Job.ID, http.StatusSeeOther)
 }
 
 func (s *Server) dlJobCancel(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +248,7 @@ func (s *Server) dlJobCancel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadGateway, err.Error())
 		return
 	}
-	http.Redirect(w, r, Prefix+"deadletters/jobs/"+d.Job.ID, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"replayjobs/"+d.Job.ID, http.StatusSeeOther)
 }
 
 type dlPurgeData struct {

@@ -24,12 +24,12 @@ func (s *Server) deadLetterRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+p+"/{id}/edit", s.operator(s.dlEdit))
 	mux.Handle("POST "+p+"/replay", s.operator(s.dlReplay))
 	mux.Handle("POST "+p+"/purge", s.operator(s.dlPurge))
-	mux.Handle("GET "+p+"/jobs", s.viewer(s.dlJobs))
-	mux.Handle("POST "+p+"/jobs", s.operator(s.dlJobCreate))
-	mux.Handle("GET "+p+"/jobs/{job}", s.viewer(s.dlJob))
-	mux.Handle("GET "+p+"/jobs/{job}/progress", s.viewer(s.dlJobProgress))
-	mux.Handle("POST "+p+"/jobs/{job}/start", s.operator(s.dlJobStart))
-	mux.Handle("POST "+p+"/jobs/{job}/cancel", s.operator(s.dlJobCancel))
+	mux.Handle("GET "+Prefix+"replayjobs", s.viewer(s.dlJobs))
+	mux.Handle("POST "+Prefix+"replayjobs", s.operator(s.dlJobCreate))
+	mux.Handle("GET "+Prefix+"replayjobs/{job}", s.viewer(s.dlJob))
+	mux.Handle("GET "+Prefix+"replayjobs/{job}/progress", s.viewer(s.dlJobProgress))
+	mux.Handle("POST "+Prefix+"replayjobs/{job}/start", s.operator(s.dlJobStart))
+	mux.Handle("POST "+Prefix+"replayjobs/{job}/cancel", s.operator(s.dlJobCancel))
 }
 
 // dlPageSize is the list's page; a URL may ask for up to dlMaxPage.
