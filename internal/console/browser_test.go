@@ -133,8 +133,9 @@ func TestBrowserCrossSitePostWithoutTokenIsRefused(t *testing.T) {
 func TestBrowserNarrowDarkScreen(t *testing.T) {
 	t.Parallel()
 	base, _, _ := browserConsole(t)
-	b := browsertest.New(t, 390, 844)
-	b.Do(browsertest.DarkMode())
+	b := browsertest.New(t, 1280, 900)
+	// A phone's viewport: Chromium's window cannot be narrower than 500.
+	b.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), browsertest.DarkMode())
 	b.Login(base, "alice", "alice-password")
 	b.Do(chromedp.WaitVisible(chromedp.ID("budget")))
 	overflow := browsertest.Run(b, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth"))
