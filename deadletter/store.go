@@ -177,8 +177,15 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 		return fmt.Errorf("read %s: %w", s.top.DLQStream(), err)
 	}
 	defer s.dropConsumer(st, cons)
+	// A page needs Limit letters: fetching a whole batch for it would read
+	// (and decode the headers of) five times as many. A sparse filter
+	// needs more, so the batch doubles up to fetchBatch.
+	size := fetchBatch
+	if f.Limit > 0 && f.Limit < size {
+		size = f.Limit
+	}
 	for {
-		batch, err := cons.FetchNoWait(fetchBatch)
+		batch, err := cons.FetchNoWait(size)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.top.DLQStream(), err)
 		}
@@ -207,6 +214,7 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 		if stopErr != nil || done || got == 0 {
 			return stopErr
 		}
+		size = min(2*size, fetchBatch)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
