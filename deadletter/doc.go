@@ -26,6 +26,14 @@
 //		Since:   time.Now().Add(-2 * time.Hour),
 //	})
 //
+// Filter also selects by message type, HTTP status, the body's
+// transaction_id, the reason (the group key, Reason), and JSON fields of
+// the body (Body, "address.postcode=LS1 4AP"). Store.Page reads one page
+// after a cursor (Filter.After, a stream sequence) and holds only that
+// page; Store.Groups counts letters by Reason; Store.Count is a dry run's
+// count and the last id it saw, which a job or a purge passes on as
+// Filter.Through so that letters arriving later are left alone.
+//
 // Filter.Validate (and every Store method) rejects an unusable filter with
 // a *FilterError naming the field and what it accepts; ParseID, ParseKinds
 // and ParseTime read the operators' text ("2h", "7d", RFC 3339).
@@ -52,4 +60,16 @@
 // An edited replay (ReplayOptions.Body, omq dlq edit) must pass the
 // Validator that Validators registers for the original subject, else it
 // returns an *InvalidBodyError and leaves the dead letter in place.
+// Diff shows an edit as lines of the pretty-printed bodies.
+//
+// A replay carries events.HeaderLane replay, so the workers pace its API
+// calls in the shared budget's replay lane and live work goes first.
+//
+// # Replay jobs
+//
+// Jobs replays everything a filter selects server-side: Create counts
+// (the dry run) and stores a Job in the REPLAYJOBS bucket; Run replays
+// from the job's cursor, saving its progress after every letter; Cancel
+// stops it before its next letter; Run again resumes it, also from
+// another process after a restart.
 package deadletter

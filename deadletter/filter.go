@@ -19,34 +19,59 @@ var Kinds = []string{
 
 // Filter selects dead letters. The zero Filter selects every one; set
 // fields narrow the selection and all must match.
+//
+// A Filter is stored with a replay job, so its JSON form is kept stable.
 type Filter struct {
 	// Subject is a pattern on the original subject, NATS wildcards allowed:
 	// "openmoove.events.*", "openmoove.commands.>". Empty matches all.
-	Subject string
+	Subject string `json:"subject,omitempty"`
+	// Type is the message type, the last token of the original subject
+	// (Letter.Type): an event type such as offer_accepted, or
+	// create_property.
+	Type string `json:"type,omitempty"`
 	// Kinds are error kinds (see Kinds); a letter matches any of them.
-	Kinds []string
+	Kinds []string `json:"kinds,omitempty"`
 	// Error is a case-insensitive substring of the last error or of any
 	// error of the history.
-	Error string
+	Error string `json:"error,omitempty"`
+	// Reason is a group key (Reason, Letter.Reason), matched exactly: the
+	// console's "select this group".
+	Reason string `json:"reason,omitempty"`
+	// Status is the HTTP status of the last error (Letter.HTTPStatus); 0
+	// matches any.
+	Status int `json:"status,omitempty"`
+	// TransactionID is the body's transaction_id (Letter.TransactionID).
+	TransactionID string `json:"transaction_id,omitempty"`
+	// Body are conditions on the JSON body; all must hold.
+	Body []BodyMatch `json:"body,omitempty"`
 	// Since and Until bound the time the letter was dead-lettered
 	// (HeaderFailedAt, else its time in the stream), both inclusive. The
 	// zero time leaves a side open.
-	Since, Until time.Time
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	// After and Through bound the ids: After is excluded (a page's cursor,
+	// a job's progress), Through included (the last id a count saw, so
+	// that letters arriving later are left alone). 0 leaves a side open.
+	After   uint64 `json:"after,omitempty"`
+	Through uint64 `json:"through,omitempty"`
 	// IDs are dead-letter ids (DLQ stream sequences). Ids that do not exist
 	// are skipped.
-	IDs []uint64
+	IDs []uint64 `json:"ids,omitempty"`
 	// Limit stops after that many matches; 0 means no limit.
-	Limit int
+	Limit int `json:"limit,omitempty"`
 }
 
-// Empty reports whether f selects every dead letter (Limit aside).
+// Empty reports whether f selects every dead letter (Limit, After and
+// Through aside).
 func (f Filter) Empty() bool {
-	return f.Subject == "" && len(f.Kinds) == 0 && f.Error == "" && f.Since.IsZero() && f.Until.IsZero() && len(f.IDs) == 0
+	return f.Subject == "" && f.Type == "" && len(f.Kinds) == 0 && f.Error == "" && f.Reason == "" &&
+		f.Status == 0 && f.TransactionID == "" && len(f.Body) == 0 &&
+		f.Since.IsZero() && f.Until.IsZero() && len(f.IDs) == 0
 }
 
 // FilterError is a filter value that cannot be used. Field is the name of
-// the filter (the same as the omq dlq flag: subject, kind, error, since,
-// until, id, limit).
+// the filter (the same as the omq dlq flag: subject, type, kind, error,
+// reason, status, transaction, body, since, until, after, id, limit).
 type FilterError struct {
 	Field string
 	Value string
@@ -64,6 +89,21 @@ func (f Filter) Validate() error {
 		if err := validPattern(f.Subject); err != "" {
 			return &FilterError{Field: "subject", Value: f.Subject, Want: err}
 		}
+	}
+	if f.Type != "" && (strings.ContainsAny(f.Type, ".*> \t") || strings.TrimSpace(f.Type) == "") {
+		return &FilterError{Field: "type", Value: f.Type, Want: "want one subject token, an event type such as offer_accepted or create_property"}
+	}
+	if f.Status != 0 && (f.Status < 100 || f.Status > 599) {
+		return &FilterError{Field: "status", Value: strconv.Itoa(f.Status), Want: "want an HTTP status from 100 to 599, such as 400"}
+	}
+	for _, m := range f.Body {
+		if want := m.validate(); want != "" {
+			return &FilterError{Field: "body", Value: m.String(), Want: want}
+		}
+	}
+	if f.Through != 0 && f.Through <= f.After {
+		return &FilterError{Field: "through", Value: strconv.FormatUint(f.Through, 10),
+			Want: "want an id above after (" + strconv.FormatUint(f.After, 10) + ")"}
 	}
 	for _, k := range f.Kinds {
 		if !slices.Contains(Kinds, k) {
@@ -175,9 +215,32 @@ func parseAgo(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// match reports whether l passes every field of f but IDs and Limit.
+// ParseStatus reads an HTTP status for the status field.
+func ParseStatus(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 100 || n > 599 {
+		return 0, &FilterError{Field: "status", Value: s, Want: "want an HTTP status from 100 to 599, such as 400"}
+	}
+	return n, nil
+}
+
+// match reports whether l passes every field of f but IDs and Limit. The
+// cheap header fields go first; the body is decoded last, and only when
+// a field needs it.
 func (f Filter) match(l *Letter) bool {
+	if l.ID <= f.After || (f.Through != 0 && l.ID > f.Through) {
+		return false
+	}
 	if f.Subject != "" && !subjectMatches(f.Subject, l.OriginalSubject) {
+		return false
+	}
+	if f.Type != "" && l.Type() != f.Type {
+		return false
+	}
+	if f.Status != 0 && l.HTTPStatus() != f.Status {
+		return false
+	}
+	if f.Reason != "" && l.Reason() != f.Reason {
 		return false
 	}
 	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, l.Kind) {
@@ -199,5 +262,8 @@ func (f Filter) match(l *Letter) bool {
 			return false
 		}
 	}
-	return true
+	if f.TransactionID != "" && l.TransactionID() != f.TransactionID {
+		return false
+	}
+	return len(f.Body) == 0 || matchBody(l.Data, f.Body)
 }

@@ -168,7 +168,12 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 		FilterSubjects:    []string{s.top.DLQSubject(pattern)},
 		InactiveThreshold: time.Minute,
 	}
-	if !f.Since.IsZero() {
+	switch {
+	case f.After > 0:
+		// A cursor is exact; Since is still checked by match.
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = f.After + 1
+	case !f.Since.IsZero():
 		start := f.Since.Add(-clockSlack)
 		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
 		cfg.OptStartTime = &start
@@ -178,8 +183,15 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 		return fmt.Errorf("read %s: %w", s.top.DLQStream(), err)
 	}
 	defer s.dropConsumer(st, cons)
+	// A page needs Limit letters: fetching a whole batch for it would read
+	// (and decode the headers of) five times as many. A sparse filter
+	// needs more, so the batch doubles up to fetchBatch.
+	size := fetchBatch
+	if f.Limit > 0 && f.Limit < size {
+		size = f.Limit
+	}
 	for {
-		batch, err := cons.FetchNoWait(fetchBatch)
+		batch, err := cons.FetchNoWait(size)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.top.DLQStream(), err)
 		}
@@ -194,6 +206,10 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 			if err != nil {
 				return fmt.Errorf("read %s: %w", s.top.DLQStream(), err)
 			}
+			if f.Through != 0 && md.Sequence.Stream > f.Through {
+				done = true // past what was counted: the rest is newer still
+				continue
+			}
 			stop, err := emit(newLetter(md.Sequence.Stream, m.Subject(), m.Headers(), m.Data(), md.Timestamp))
 			done = stop || md.NumPending == 0
 			stopErr = err
@@ -204,6 +220,7 @@ func (s *Store) scanStream(ctx context.Context, f Filter, emit func(Letter) (boo
 		if stopErr != nil || done || got == 0 {
 			return stopErr
 		}
+		size = min(2*size, fetchBatch)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -246,20 +263,21 @@ func (s *Store) Delete(ctx context.Context, ids ...uint64) (int, error) {
 }
 
 // Purge deletes the dead letters f selects and returns how many. It refuses
-// an empty filter with ErrEmptyFilter.
+// an empty filter with ErrEmptyFilter. Set f.Through to what a
+// confirmation counted (Count) so that letters arriving since are kept.
 func (s *Store) Purge(ctx context.Context, f Filter) (int, error) {
 	if f.Empty() {
 		return 0, ErrEmptyFilter
 	}
-	ls, err := s.List(ctx, f)
-	if err != nil {
-		return 0, err
-	}
-	ids := make([]uint64, len(ls))
-	for i, l := range ls {
-		ids[i] = l.ID
-	}
-	return s.Delete(ctx, ids...)
+	// Deleting as the scan goes keeps one letter in memory, not the
+	// selection: a purge of a full DLQ must not load it.
+	n := 0
+	err := s.Scan(ctx, f, func(l Letter) error {
+		d, err := s.Delete(ctx, l.ID)
+		n += d
+		return err
+	})
+	return n, err
 }
 
 // Export writes the dead letters f selects to w as JSON lines (see

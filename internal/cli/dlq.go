@@ -33,10 +33,13 @@ purge deletes what will never be needed. docs/operations-dlq.md is the
 runbook.
 
 Filters (list, replay, export, purge): --subject is the original subject,
-NATS wildcards allowed; --kind one or more of permanent, transient,
-throttled, systemic, exhausted; --error a case-insensitive piece of the
-error; --since and --until an RFC 3339 time, a date, or a duration ago
-such as 30m, 2h or 7d.
+NATS wildcards allowed; --type the message type (offer_accepted,
+create_property); --kind one or more of permanent, transient, throttled,
+systemic, exhausted; --error a case-insensitive piece of the error;
+--reason a whole reason as list --by-reason shows it; --status the API's
+HTTP status; --transaction the body's transaction_id; --body field=value
+in the JSON body (dotted paths, repeatable); --since and --until an RFC
+3339 time, a date, or a duration ago such as 30m, 2h or 7d.
 
 Exit status: 0 done, 1 something failed (see the message), 2 the command
 was used wrongly (a bad id or filter); with 2, nothing was changed.`,
@@ -69,6 +72,8 @@ was used wrongly (a bad id or filter); with 2, nothing was changed.`,
 // purge.
 type dlqFilterFlags struct {
 	subject, kind, errText, since, until string
+	typ, reason, status, transaction     string
+	body                                 []string
 }
 
 func (f *dlqFilterFlags) bind(cmd *cobra.Command) {
@@ -78,13 +83,31 @@ func (f *dlqFilterFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&f.errText, "error", "", "text in the error or its history, any case")
 	fs.StringVar(&f.since, "since", "", "dead-lettered at or after: RFC 3339, a date, or a duration ago (2h, 7d)")
 	fs.StringVar(&f.until, "until", "", "dead-lettered at or before: RFC 3339, a date, or a duration ago")
+	fs.StringVar(&f.typ, "type", "", "message type: an event type (offer_accepted) or create_property")
+	fs.StringVar(&f.reason, "reason", "", "a reason exactly as omq dlq list --by-reason shows it")
+	fs.StringVar(&f.status, "status", "", "HTTP status of the API's answer, such as 400")
+	fs.StringVar(&f.transaction, "transaction", "", "the body's transaction_id")
+	fs.StringArrayVar(&f.body, "body", nil, "field=value in the JSON body, dotted paths (address.postcode=LS1 4AP); repeat for several")
 }
 
 // filter reads the flags into a Filter; every error is a usage error
 // naming the flag.
 func (f *dlqFilterFlags) filter(cmd *cobra.Command, now time.Time) (deadletter.Filter, error) {
-	out := deadletter.Filter{Subject: strings.TrimSpace(f.subject), Error: f.errText}
+	out := deadletter.Filter{Subject: strings.TrimSpace(f.subject), Error: f.errText,
+		Type: strings.TrimSpace(f.typ), Reason: f.reason, TransactionID: strings.TrimSpace(f.transaction)}
 	var err error
+	if f.status != "" {
+		if out.Status, err = deadletter.ParseStatus(f.status); err != nil {
+			return out, filterUsage(cmd, err)
+		}
+	}
+	for _, b := range f.body {
+		m, err := deadletter.ParseBodyMatch(b)
+		if err != nil {
+			return out, filterUsage(cmd, err)
+		}
+		out.Body = append(out.Body, m)
+	}
 	if f.kind != "" {
 		if out.Kinds, err = deadletter.ParseKinds(f.kind); err != nil {
 			return out, filterUsage(cmd, err)

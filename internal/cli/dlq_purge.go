@@ -72,7 +72,9 @@ dead letter. Export first if you might need them again.`,
 			return err
 		}
 		var ls []deadletter.Letter
-		if len(ids) > 0 && f.Subject == "" && len(f.Kinds) == 0 && f.Error == "" && f.Since.IsZero() && f.Until.IsZero() {
+		filters := f
+		filters.IDs = nil
+		if len(ids) > 0 && filters.Empty() {
 			ls, err = requireLetters(ctx, cmd, s.store, ids)
 		} else {
 			ls, err = s.store.List(ctx, f)

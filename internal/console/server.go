@@ -59,6 +59,7 @@ type Server struct {
 	pages    *pages
 	mux      *http.ServeMux
 	samples  *sampler
+	dlRun    dlRunner // replay jobs started here (deadletter_jobs.go)
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -175,6 +176,9 @@ func (s *Server) Stop(ctx context.Context) error {
 			err = fmt.Errorf("console: sampler still running: %w", ctx.Err())
 		}
 	})
+	if jerr := s.dlRun.stop(ctx); jerr != nil && err == nil {
+		err = jerr
+	}
 	return err
 }
 

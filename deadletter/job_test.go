@@ -1,0 +1,162 @@
+package deadletter_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/events"
+)
+
+func (b *bundle) jobs(t *testing.T) *deadletter.Jobs {
+	t.Helper()
+	js, err := deadletter.NewJobs(b.ctx, b.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// eventsWithLane counts the EVENTS messages that carry the replay lane.
+func (b *bundle) replayedInLane(t *testing.T) int {
+	t.Helper()
+	st, err := b.s.JS.Stream(b.ctx, b.top.EventsStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(b.ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get(events.HeaderLane) == string(events.LaneReplay) && m.Header.Get(deadletter.HeaderReplayOf) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestJobReplaysExactlyWhatItCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 4 {
+		b.letter(t, uint64(i+1), "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-1"}`, "openmoove: POST /x/: "+phoneRefused)
+	}
+	other := b.letter(t, 10, "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-2"}`, "timeout")
+	jobs := b.jobs(t)
+	j, err := jobs.Create(b.ctx, deadletter.Filter{Reason: phoneRefused}, deadletter.JobOptions{By: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Count != 4 || j.State != deadletter.JobReady {
+		t.Fatalf("created %+v, want a ready job counting 4", j)
+	}
+	// Dead-lettered after the count: the job must leave it alone.
+	late := b.letter(t, 11, "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-3"}`, "openmoove: POST /x/: "+phoneRefused)
+
+	done, err := jobs.Run(b.ctx, j.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != deadletter.JobDone || done.Replayed != 4 || done.Failed != 0 || done.Percent() != 100 {
+		t.Fatalf("after Run: %+v", done)
+	}
+	left, err := b.store.List(b.ctx, deadletter.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(left); len(got) != 2 || got[0] != other || got[1] != late {
+		t.Fatalf("DLQ holds %v, want the other reason's %d and the late %d", got, other, late)
+	}
+	if n := b.replayedInLane(t); n != 4 {
+		t.Fatalf("%d replays carry %s: %s, want 4", n, events.HeaderLane, string(events.LaneReplay))
+	}
+	stored, err := jobs.Get(b.ctx, j.ID)
+	if err != nil || stored.State != deadletter.JobDone || stored.By != "alice" {
+		t.Fatalf("stored job %+v, %v", stored, err)
+	}
+}
+
+func TestJobCancelledHalfWayResumesFromItsCursor(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 6 {
+		b.letter(t, uint64(i+1), "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-1"}`, "timeout")
+	}
+	jobs := b.jobs(t)
+	j, err := jobs.Create(b.ctx, deadletter.Filter{}, deadletter.JobOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jobs.Run(b.ctx, j.ID, func(j deadletter.Job) {
+		if j.Tried() == 3 {
+			if _, err := jobs.Cancel(context.Background(), j.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if !errors.Is(err, deadletter.ErrJobCancelled) {
+		t.Fatalf("Run of a cancelled job = %v, want ErrJobCancelled", err)
+	}
+	half, err := jobs.Get(b.ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if half.State != deadletter.JobCancelled || half.Replayed != 3 {
+		t.Fatalf("cancelled job %+v, want 3 replayed and cancelled", half)
+	}
+	if n := b.streamMsgs(t, b.top.DLQStream()); n != 3 {
+		t.Fatalf("DLQ holds %d, want the 3 the cancel spared", n)
+	}
+
+	// A new Jobs is what a restarted process has: the bucket holds the rest.
+	done, err := b.jobs(t).Run(b.ctx, j.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != deadletter.JobDone || done.Replayed != 6 || done.Skipped != 0 {
+		t.Fatalf("resumed job %+v, want 6 replayed in all", done)
+	}
+	if n := b.streamMsgs(t, b.top.DLQStream()); n != 0 {
+		t.Fatalf("DLQ holds %d after the resumed job", n)
+	}
+}
+
+func TestJobInterruptedByItsContextCanBeResumed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for i := range 3 {
+		b.letter(t, uint64(i+1), "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-1"}`, "timeout")
+	}
+	jobs := b.jobs(t)
+	j, err := jobs.Create(b.ctx, deadletter.Filter{}, deadletter.JobOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	_, err = jobs.Run(ctx, j.ID, func(deadletter.Job) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	got, err := jobs.Get(b.ctx, j.ID)
+	if err != nil || got.State != deadletter.JobInterrupted || got.Replayed != 1 {
+		t.Fatalf("job %+v, %v; want interrupted after 1", got, err)
+	}
+	if done, err := jobs.Run(b.ctx, j.ID, nil); err != nil || done.Replayed != 3 {
+		t.Fatalf("resumed: %+v, %v", done, err)
+	}
+	if _, err := jobs.Get(b.ctx, "nope"); !errors.Is(err, deadletter.ErrJobNotFound) {
+		t.Fatalf("Get of an unknown job = %v", err)
+	}
+}
