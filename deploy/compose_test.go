@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/openmoove/omq/config"
@@ -233,5 +235,35 @@ func TestKubernetesCommandsAndEnv(t *testing.T) {
 	}
 	if commands < 6 {
 		t.Errorf("checked %d containers, want the 5 Deployments and the Job", commands)
+	}
+}
+
+// deploy/cluster/local: three nodes one machine can run side by side,
+// loopback only, each routing to the others, each with its own store.
+func TestLocalClusterConfigs(t *testing.T) {
+	t.Setenv("OMQ_NATS_PASSWORD", "test-password")
+	ports, stores := map[int]bool{}, map[string]bool{}
+	for i := 1; i <= 3; i++ {
+		f := filepath.Join("cluster", "local", fmt.Sprintf("nats-%d.conf", i))
+		o, err := server.ProcessConfigFile(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if o.Host != "127.0.0.1" || o.Cluster.Host != "127.0.0.1" || o.HTTPHost != "127.0.0.1" {
+			t.Errorf("%s: listens on %s, %s, %s; want loopback only", f, o.Host, o.Cluster.Host, o.HTTPHost)
+		}
+		for _, p := range []int{o.Port, o.Cluster.Port, o.HTTPPort} {
+			if ports[p] {
+				t.Errorf("%s: port %d used by another node", f, p)
+			}
+			ports[p] = true
+		}
+		if !o.JetStream || stores[o.StoreDir] {
+			t.Errorf("%s: JetStream %v, store %s; want JetStream in a store of its own", f, o.JetStream, o.StoreDir)
+		}
+		stores[o.StoreDir] = true
+		if len(o.Routes) != 3 {
+			t.Errorf("%s: %d routes, want the three nodes", f, len(o.Routes))
+		}
 	}
 }
