@@ -267,3 +267,38 @@ func TestLocalClusterConfigs(t *testing.T) {
 		}
 	}
 }
+
+// The omq user's password is the one in $OMQ_NATS_PASSWORD: nats-server
+// expands a variable only unquoted, so "$OMQ_NATS_PASSWORD" would be taken
+// literally and every omq client refused.
+func TestNATSConfigsTakePasswordFromEnvironment(t *testing.T) {
+	const pw = "b1946ac92492d2347c6235b4d2611184"
+	t.Setenv("OMQ_NATS_PASSWORD", pw)
+	t.Setenv("NATS_SYS_PASSWORD", "sys-"+pw)
+	files, _ := filepath.Glob("nats/*.conf")
+	for _, g := range []string{"cluster/*.conf", "cluster/local/*.conf"} {
+		more, _ := filepath.Glob(g)
+		files = append(files, more...)
+	}
+	if len(files) != 7 {
+		t.Fatalf("found %v, want the single node, three cluster and three local nodes", files)
+	}
+	for _, f := range files {
+		o, err := server.ProcessConfigFile(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		found := false
+		for _, u := range o.Users {
+			if u.Username == "omq" {
+				found = true
+				if u.Password != pw {
+					t.Errorf("%s: user omq's password is %q, want $OMQ_NATS_PASSWORD", f, u.Password)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no user omq", f)
+		}
+	}
+}
