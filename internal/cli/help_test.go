@@ -26,6 +26,8 @@ var helpGroups = map[string][]config.Group{
 	"omq assignments":     {config.GroupNATS, config.GroupStreams, config.GroupProperties},
 	"omq streams":         nil,
 	"omq streams apply":   {config.GroupNATS, config.GroupStreams, config.GroupLayout},
+	"omq backup":          {config.GroupNATS, config.GroupStreams},
+	"omq restore":         {config.GroupNATS, config.GroupStreams, config.GroupLayout},
 	"omq status":          {config.GroupNATS, config.GroupStreams, config.GroupLayout, config.GroupWorkers},
 	"omq version":         nil,
 	"omq dlq":             nil,
