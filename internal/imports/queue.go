@@ -1,0 +1,88 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openmoove/omq/publisher"
+	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/workers/properties"
+)
+
+// Summary counts what an import did.
+type Summary struct {
+	Queued  int `json:"queued"`
+	Invalid int `json:"invalid"`
+	Already int `json:"already"`
+	Failed  int `json:"failed"`
+}
+
+// Hooks let omq import show progress and name each row it could not queue;
+// both may be nil.
+type Hooks struct {
+	// Row is called once per valid row looked at.
+	Row func()
+	// NotQueued is told what ("line 7", "request row-…") could not be
+	// queued and why.
+	NotQueued func(what string, err error)
+}
+
+// Queue queues the valid rows that the ledger does not already know (the
+// invalid ones are counted, not queued), through one publisher batch.
+func Queue(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, top streams.Topology, rows []Row, h Hooks) (Summary, error) {
+	var s Summary
+	var valid []Row
+	for _, r := range rows {
+		if r.Valid() {
+			valid = append(valid, r)
+		} else {
+			s.Invalid++
+		}
+	}
+	if len(valid) == 0 {
+		return s, nil
+	}
+	ledger, err := properties.OpenLedger(ctx, js, top)
+	if err != nil {
+		return s, err
+	}
+	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix))
+	if err != nil {
+		return s, err
+	}
+	notQueued := func(what string, err error) {
+		s.Failed++
+		if h.NotQueued != nil {
+			h.NotQueued(what, err)
+		}
+	}
+	batch := pub.NewBatch()
+	for _, r := range valid {
+		_, _, lerr := ledger.Get(ctx, r.Creation.RequestID)
+		switch {
+		case lerr == nil:
+			s.Already++ // created, pending or refused: the ledger knows it
+		case errors.Is(lerr, properties.ErrNoEntry):
+			if _, err := batch.AddProperty(ctx, r.Creation); err != nil {
+				notQueued(fmt.Sprintf("line %d", r.Line), err)
+			}
+		default:
+			return s, lerr
+		}
+		if h.Row != nil {
+			h.Row()
+		}
+	}
+	res := batch.Flush(ctx)
+	dups := res.Duplicates()
+	s.Already += dups
+	s.Queued += len(res.Acks) - dups
+	for _, f := range res.Failures {
+		notQueued("request "+f.ID, f.Err)
+	}
+	return s, nil
+}
