@@ -260,7 +260,7 @@ func drainRun(ctx context.Context, e *natsEnv, txCount, limit int, window time.D
 			r.throttled++
 		}
 	}
-	r.minCalls = txCount * 7
+	r.minCalls = txCount * 6
 	windows := int(math.Ceil(float64(r.minCalls) / float64(limit)))
 	r.ideal = time.Duration(windows-1) * window
 	r.literal = time.Duration(float64(r.minCalls) / float64(limit) * float64(window))

@@ -52,8 +52,10 @@ type Config struct {
 	// SubjectPrefix is the first token of every subject and, upper-cased, of
 	// every stream name. Default "openmoove".
 	SubjectPrefix string
-	// Replicas is the replica count of every stream and bucket. Default 1;
-	// use 3 on a three-node cluster.
+	// Replicas is the replica count of new streams and buckets and the
+	// count existing ones are raised to; a higher existing count is kept
+	// (streams.Topology.LowerReplicas). Default 1; use 3 on a three-node
+	// cluster.
 	Replicas int
 
 	// HTTP is the host:port of the one HTTP listener (health, metrics,
@@ -146,6 +148,10 @@ type Config struct {
 	// or "notify" (publish the outcome without the update call, for an API
 	// without the update endpoint).
 	MilestoneMode string
+	// OutcomeAddress is "known" (the default: a milestone_completed
+	// outcome names the address omq knows without a call, else none) or
+	// "read" (else one GET /properties/{id}/ per transaction).
+	OutcomeAddress string
 	// DefaultEstateAgentEmail is given to a property creation that names no
 	// professional at all.
 	DefaultEstateAgentEmail string
@@ -247,6 +253,7 @@ func (c *Config) WithDefaults() *Config {
 		c.DLQMaxBytes = streams.DefaultDLQMaxBytes
 	}
 	setDefault(&c.MilestoneMode, milestones.ModeComplete)
+	setDefault(&c.OutcomeAddress, milestones.AddressKnown)
 	setDefaultDur(&c.TransactionGrace, milestones.DefaultGrace)
 	setDefaultDur(&c.PollOverdue, poller.DefaultOverdue)
 	setDefaultDur(&c.PollDueSoon, poller.DefaultDueSoon)

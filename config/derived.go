@@ -13,8 +13,12 @@ func (c Config) Topology() streams.Topology {
 	return streams.Topology{Prefix: c.SubjectPrefix, Replicas: c.Replicas, DLQMaxBytes: c.DLQMaxBytes}.WithDefaults()
 }
 
+// BreakerGroup is the breaker group of every omq worker (they all call
+// OpenMoove).
+const BreakerGroup = "openmoove"
+
 // Worker is a workers.Config with the numbers and the topology taken from
-// the settings. The caller sets Name, Stream, Subjects, Handler, Probe,
+// the settings, in BreakerGroup. The caller sets Name, Stream, Subjects, Handler, Probe,
 // Logger and Metrics.
 func (c Config) Worker() workers.Config {
 	c.WithDefaults()
@@ -23,6 +27,9 @@ func (c Config) Worker() workers.Config {
 		MaxFailures: c.MaxFailures, RetryMin: c.RetryMin, RetryMax: c.RetryMax,
 		InProcessRetries: c.InProcessRetries, InProcessRetryWindow: c.InProcessRetryWindow,
 		BreakerTransient: c.BreakerTransient, PauseMin: c.PauseMin, PauseMax: c.PauseMax,
-		Topology: c.Topology(),
+		// Every omq worker calls the one OpenMoove API: the first to find it
+		// down pauses the others too, and one good probe resumes them all.
+		BreakerGroup: BreakerGroup,
+		Topology:     c.Topology(),
 	}
 }

@@ -32,6 +32,8 @@ func TestDefaultsAreThePackagesDefaults(t *testing.T) {
 	c := config.Defaults()
 	want := workers.Config{}.WithDefaults()
 	want.Logger = nil
+	want.ProbeEvery = 0                     // no setting: the worker's own default
+	want.BreakerGroup = config.BreakerGroup // every omq worker calls OpenMoove
 	require.Equal(t, want, c.Worker())
 	require.Equal(t, streams.Topology{}.WithDefaults(), c.Topology())
 }

@@ -83,6 +83,7 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return oneOf("milestone-mode", c.MilestoneMode, "complete", "notify") },
+		func() error { return oneOf("outcome-address", c.OutcomeAddress, "known", "read") },
 		func() error { return positiveDuration("transaction-grace", c.TransactionGrace) },
 		func() error { return positiveDuration("poll-overdue", c.PollOverdue) },
 		func() error { return atLeast("poll-due-soon", c.PollDueSoon, "--poll-overdue", c.PollOverdue) },

@@ -18,7 +18,10 @@ import (
 const (
 	// OutcomeMilestoneCompleted: the milestone worker completed a milestone
 	// (or, in notify mode, would have). Data: milestone, milestone_id,
-	// address, actor, already_completed, mode.
+	// address, actor, event_type, mode. address (the property's first
+	// address line) is present only when omq knows it without a call —
+	// the property was created through omq, or a property.created webhook
+	// named it — or with --outcome-address read.
 	OutcomeMilestoneCompleted = "milestone_completed"
 	// OutcomePropertyCreated: the property worker created a property.
 	OutcomePropertyCreated = "property_created"

@@ -92,6 +92,12 @@ func PermanentError(err error) error { return wrap(Permanent, 0, err) }
 // TransientError marks err as worth retrying later. A nil err stays nil.
 func TransientError(err error) error { return wrap(Transient, 0, err) }
 
+// ErrReadsOnly, in the chain of a Throttled error, says that only reads
+// are refused (the shared budget keeps its last tokens for writes): a
+// worker hands that message back but keeps taking others, whose writes may
+// still go through.
+var ErrReadsOnly = errors.New("only reads are throttled; writes may go on")
+
 // ThrottledError marks err as a rate limit that lifts after wait. A nil err
 // stays nil.
 func ThrottledError(err error, wait time.Duration) error { return wrap(Throttled, wait, err) }

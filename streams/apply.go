@@ -22,6 +22,10 @@ type Result struct {
 	Name    string
 	Action  string // "created", "updated" or "unchanged"
 	Changes []Change
+	// Kept are settings Apply would have lowered but kept: a replica count
+	// above Topology.Replicas when LowerReplicas is false (Was is what the
+	// stream keeps, Now what was asked).
+	Kept []Change
 }
 
 // ImmutableError is a setting that differs from the desired one and cannot
@@ -48,7 +52,7 @@ func Apply(ctx context.Context, js jetstream.JetStream, t Topology, log *slog.Lo
 	var results []Result
 	var errs []error
 	for _, want := range t.Streams() {
-		r, err := applyStream(ctx, js, want)
+		r, err := applyStream(ctx, js, t, want)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -57,7 +61,7 @@ func Apply(ctx context.Context, js jetstream.JetStream, t Topology, log *slog.Lo
 		results = append(results, r)
 	}
 	for _, want := range t.Buckets() {
-		r, err := applyBucket(ctx, js, want)
+		r, err := applyBucket(ctx, js, t, want)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -69,6 +73,10 @@ func Apply(ctx context.Context, js jetstream.JetStream, t Topology, log *slog.Lo
 }
 
 func logResult(log *slog.Logger, what string, r Result) {
+	for _, c := range r.Kept {
+		log.Info(what+" keeps its higher "+c.Setting+"; omq never lowers them by itself", what, r.Name, "has", c.Was, "asked", c.Now,
+			"hint", "omq streams apply --replicas "+c.Now+" --lower-replicas lowers them")
+	}
 	switch r.Action {
 	case "created":
 		log.Info(what+" created", what, r.Name)
@@ -79,7 +87,7 @@ func logResult(log *slog.Logger, what string, r Result) {
 	}
 }
 
-func applyStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (Result, error) {
+func applyStream(ctx context.Context, js jetstream.JetStream, t Topology, want jetstream.StreamConfig) (Result, error) {
 	s, err := js.Stream(ctx, want.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err := js.CreateStream(ctx, want); err != nil {
@@ -91,6 +99,8 @@ func applyStream(ctx context.Context, js jetstream.JetStream, want jetstream.Str
 		return Result{}, fmt.Errorf("stream %s: %w", want.Name, err)
 	}
 	have := s.CachedInfo().Config
+	var kept []Change
+	want.Replicas, kept = t.replicas(have.Replicas)
 	if have.Storage != want.Storage {
 		return Result{}, &ImmutableError{Stream: want.Name, Setting: "storage", Have: have.Storage.String(), Want: want.Storage.String()}
 	}
@@ -99,7 +109,7 @@ func applyStream(ctx context.Context, js jetstream.JetStream, want jetstream.Str
 	}
 	changes := diffStream(have, want)
 	if len(changes) == 0 {
-		return Result{Name: want.Name, Action: "unchanged"}, nil
+		return Result{Name: want.Name, Action: "unchanged", Kept: kept}, nil
 	}
 	// Keep settings omq does not manage (placement, metadata, …) as an
 	// operator set them.
@@ -115,7 +125,18 @@ func applyStream(ctx context.Context, js jetstream.JetStream, want jetstream.Str
 	if _, err := js.UpdateStream(ctx, next); err != nil {
 		return Result{}, fmt.Errorf("update stream %s (%s): %w", want.Name, describe(changes), err)
 	}
-	return Result{Name: want.Name, Action: "updated", Changes: changes}, nil
+	return Result{Name: want.Name, Action: "updated", Changes: changes, Kept: kept}, nil
+}
+
+// replicas is the replica count an existing stream or bucket that has have
+// ends up with: t.Replicas, unless that lowers it and t.LowerReplicas is
+// false. Lowering durability on a cluster because a flag was left at its
+// default (omq run without --replicas 3) is never what an operator meant.
+func (t Topology) replicas(have int) (int, []Change) {
+	if have > t.Replicas && !t.LowerReplicas {
+		return have, []Change{{Setting: "replicas", Was: fmt.Sprint(have), Now: fmt.Sprint(t.Replicas)}}
+	}
+	return t.Replicas, nil
 }
 
 func diffStream(have, want jetstream.StreamConfig) []Change {
@@ -147,7 +168,7 @@ func describe(cs []Change) string {
 	return strings.Join(parts, ", ")
 }
 
-func applyBucket(ctx context.Context, js jetstream.JetStream, want jetstream.KeyValueConfig) (Result, error) {
+func applyBucket(ctx context.Context, js jetstream.JetStream, t Topology, want jetstream.KeyValueConfig) (Result, error) {
 	kv, err := js.KeyValue(ctx, want.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		if _, err := js.CreateKeyValue(ctx, want); err != nil {
@@ -162,6 +183,9 @@ func applyBucket(ctx context.Context, js jetstream.JetStream, want jetstream.Key
 	if err != nil {
 		return Result{}, fmt.Errorf("bucket %s: %w", want.Bucket, err)
 	}
+	info := st.(*jetstream.KeyValueBucketStatus).StreamInfo()
+	var kept []Change
+	want.Replicas, kept = t.replicas(info.Config.Replicas)
 	var changes []Change
 	add := func(name string, h, w any) {
 		if fmt.Sprint(h) != fmt.Sprint(w) {
@@ -170,15 +194,15 @@ func applyBucket(ctx context.Context, js jetstream.JetStream, want jetstream.Key
 	}
 	add("ttl", st.TTL(), want.TTL)
 	add("history", st.History(), int64(max(want.History, 1)))
-	add("description", st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Description, want.Description)
-	add("replicas", st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas, want.Replicas)
+	add("description", info.Config.Description, want.Description)
+	add("replicas", info.Config.Replicas, want.Replicas)
 	if len(changes) == 0 {
-		return Result{Name: want.Bucket, Action: "unchanged"}, nil
+		return Result{Name: want.Bucket, Action: "unchanged", Kept: kept}, nil
 	}
 	if _, err := js.UpdateKeyValue(ctx, want); err != nil {
 		return Result{}, fmt.Errorf("update bucket %s (%s): %w", want.Bucket, describe(changes), err)
 	}
-	return Result{Name: want.Bucket, Action: "updated", Changes: changes}, nil
+	return Result{Name: want.Bucket, Action: "updated", Changes: changes, Kept: kept}, nil
 }
 
 // Missing returns the names of the streams of t that do not exist, for

@@ -177,3 +177,48 @@ func TestMemoryTopology(t *testing.T) {
 		}
 	}
 }
+
+// omq run on a cluster without --replicas 3 used to turn every R3 stream
+// and bucket back into R1 ("drifted; corrected"): a higher count is kept
+// unless lowering is asked for.
+func TestApplyNeverLowersReplicasUnlessAsked(t *testing.T) {
+	t.Parallel()
+	c := natstest.StartCluster(t)
+	js, err := jetstream.New(c.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := streams.Apply(ctx(t), js, streams.Topology{Prefix: "openmoove", Replicas: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	replicas := func(name string) int {
+		t.Helper()
+		s, err := js.Stream(ctx(t), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().Config.Replicas
+	}
+	rs, err := streams.Apply(ctx(t), js, streams.New("openmoove"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Action != "unchanged" || len(r.Kept) != 1 || r.Kept[0].Was != "3" || r.Kept[0].Now != "1" {
+			t.Errorf("%s: action %s kept %+v, want unchanged and replicas 3 kept over 1", r.Name, r.Action, r.Kept)
+		}
+	}
+	for _, name := range []string{"OPENMOOVE_EVENTS", "KV_OPENMOOVE_LEDGER"} {
+		if r := replicas(name); r != 3 {
+			t.Fatalf("%s replicas %d after an apply with the default, want 3 kept", name, r)
+		}
+	}
+	if _, err := streams.Apply(ctx(t), js, streams.Topology{Prefix: "openmoove", Replicas: 1, LowerReplicas: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"OPENMOOVE_EVENTS", "KV_OPENMOOVE_LEDGER"} {
+		if r := replicas(name); r != 1 {
+			t.Fatalf("%s replicas %d after an apply that lowers, want 1", name, r)
+		}
+	}
+}

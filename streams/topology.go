@@ -21,8 +21,14 @@ type Topology struct {
 	// Prefix is the first subject token; stream and bucket names are its
 	// upper-case form. Default "openmoove".
 	Prefix string
-	// Replicas of every stream and bucket. Default 1.
+	// Replicas of every stream and bucket Apply creates, and the count it
+	// raises existing ones to. Default 1.
 	Replicas int
+	// LowerReplicas lets Apply lower an existing stream's or bucket's
+	// replicas to Replicas; without it a higher count is kept (and reported
+	// in Result.Kept), so a cluster's R3 streams stay R3 whatever Replicas
+	// a process starts with.
+	LowerReplicas bool
 	// Memory keeps every stream and bucket in memory instead of files: for
 	// tests (omqtest), where durability across restarts does not matter and
 	// start-up time does. Default false.

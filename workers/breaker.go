@@ -25,18 +25,32 @@ type breakerState struct {
 	Reason string        `json:"reason,omitempty"`
 	// By is the instance that opened it (and probes).
 	By string `json:"by,omitempty"`
+	// Group is the worker's Config.BreakerGroup: the breakers of one group
+	// open and close together.
+	Group string `json:"group,omitempty"`
+	// From is the key of the group's breaker whose trip this pause follows;
+	// "" when this worker's own failures opened it.
+	From string `json:"from,omitempty"`
 }
 
 // breaker pauses the consumer for every replica while the API is down. The
-// instance that opens it probes the API (Config.Probe) shortly before the
-// pause ends: success resumes the consumer, failure pauses it again for
-// twice as long, up to PauseMax. If that instance dies, the pause runs out
-// by itself and the next failures open the breaker again.
+// instance that opens it probes the API (Config.Probe) every ProbeEvery and
+// shortly before the pause ends: success resumes the consumer, a failure at
+// the end pauses it again for twice as long, up to PauseMax. If that
+// instance dies, the pause runs out by itself and the next failures open
+// the breaker again.
+//
+// Workers of one BreakerGroup follow each other: when one opens its breaker
+// the others write the same pause under their own keys (join) and pause
+// their own consumers, so a second worker does not have to find the outage
+// by failing; the opener's good probe closes every breaker of the group, and
+// each worker resumes its consumer when it sees its own closed.
 type breaker struct {
-	w   *Worker
-	kv  jetstream.KeyValue
-	key string
-	id  string
+	w     *Worker
+	kv    jetstream.KeyValue
+	key   string
+	group string
+	id    string
 
 	mu      sync.Mutex
 	st      breakerState
@@ -49,17 +63,25 @@ type breaker struct {
 }
 
 func newBreaker(w *Worker, kv jetstream.KeyValue) *breaker {
-	b := &breaker{w: w, kv: kv, key: w.cfg.Name, id: nuid.Next(), changeC: make(chan struct{})}
+	b := &breaker{w: w, kv: kv, key: w.cfg.Name, group: w.cfg.BreakerGroup, id: nuid.Next(), changeC: make(chan struct{})}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b
 }
 
-// start loads the shared state and follows its changes.
+// start loads the shared state and follows its changes: its own key, and
+// in a group every key, whose current values come first so a worker
+// starting during a group's pause joins it.
 func (b *breaker) start(ctx context.Context) error {
 	if st, _, err := b.read(ctx); err == nil {
 		b.set(st)
 	}
-	wt, err := b.kv.Watch(b.ctx, b.key, jetstream.UpdatesOnly())
+	var wt jetstream.KeyWatcher
+	var err error
+	if b.group == "" {
+		wt, err = b.kv.Watch(b.ctx, b.key, jetstream.UpdatesOnly())
+	} else {
+		wt, err = b.kv.WatchAll(b.ctx)
+	}
 	if err != nil {
 		b.cancel()
 		return err
@@ -78,13 +100,88 @@ func (b *breaker) start(ctx context.Context) error {
 			if !ok {
 				return
 			}
-			var st breakerState
-			if e != nil && e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &st) == nil {
-				b.set(st)
-			}
+			b.observe(e)
 		}
 	}()
 	return nil
+}
+
+// observe acts on one change in the bucket: its own key is followed, a
+// group member's fresh trip is joined.
+func (b *breaker) observe(e jetstream.KeyValueEntry) {
+	var st breakerState
+	if e == nil || e.Operation() != jetstream.KeyValuePut || json.Unmarshal(e.Value(), &st) != nil {
+		return
+	}
+	switch {
+	case e.Key() == b.key:
+		b.follow(st)
+	case b.group != "" && st.Group == b.group && st.From == "" && st.Open && st.Until.After(time.Now()):
+		b.join(e.Key(), st)
+	}
+}
+
+// follow takes the state of its own key; when a pause this instance knew of
+// is closed early (a group member's probe, omq breaker resume), it resumes
+// its consumer, which the closer may not know.
+//
+// The consumer is resumed before this replica fetches again: a pull
+// request that reaches a consumer still paused is parked, and a resume
+// does not wake the server's delivery loop (nats-server's
+// updatePauseState signals only at a pause's deadline), so redeliveries
+// due would wait for the next pull request.
+func (b *breaker) follow(st breakerState) {
+	if !st.Open && b.ctx.Err() == nil {
+		if _, open := b.openUntil(); open {
+			b.resume()
+		}
+	}
+	b.set(st)
+}
+
+// resume resumes this worker's consumer on the server.
+func (b *breaker) resume() {
+	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
+	defer cancel()
+	if _, err := b.w.js.ResumeConsumer(ctx, b.w.cfg.Stream, b.w.cfg.Name); err != nil {
+		b.w.log.Warn("could not resume the consumer; its pause runs out by itself", logging.KeyError, err)
+	}
+}
+
+// join pauses this worker with a group member whose failures opened its
+// breaker: the same pause under this worker's key (one replica writes it,
+// compare-and-set; the others follow it) and on its consumer.
+func (b *breaker) join(from string, o breakerState) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.st.Open && !b.st.Until.Before(o.Until) {
+		return // paused that long already
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
+	defer cancel()
+	ns := breakerState{Open: true, Until: o.Until, Pause: o.Pause, Reason: o.Reason, By: o.By, Group: b.group, From: from}
+	pause := false // this replica wrote the pause (or could not read it)
+	for range 10 {
+		st, rev, err := b.read(ctx)
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			pause = true
+			break
+		}
+		if st.Open && !st.Until.Before(o.Until) {
+			b.setLocked(st) // another replica joined first
+			return
+		}
+		if b.write(ctx, ns, rev) == nil {
+			pause = true
+			break
+		}
+	}
+	b.setLocked(ns)
+	if pause {
+		b.pause(ctx, ns.Until)
+	}
+	b.w.metrics.outcome(b.w.cfg.Name, "breaker_opened")
+	b.w.log.Warn("breaker open: "+from+" found the API down; consumption paused with it", "until", ns.Until, "reason", o.Reason)
 }
 
 // stop ends the watcher and the prober. Cancelling the watch's context
@@ -195,7 +292,7 @@ func (b *breaker) next(prev breakerState, cause error, now time.Time) breakerSta
 	if prev.Open && now.Sub(prev.Until) < max(prev.Pause, b.w.cfg.PauseMin) {
 		p = min(2*prev.Pause, b.w.cfg.PauseMax)
 	}
-	return breakerState{Open: true, Until: now.Add(p), Pause: p, Reason: cause.Error(), By: b.id}
+	return breakerState{Open: true, Until: now.Add(p), Pause: p, Reason: cause.Error(), By: b.id, Group: b.group}
 }
 
 func (b *breaker) read(ctx context.Context) (breakerState, uint64, error) {
@@ -227,30 +324,47 @@ func (b *breaker) pause(ctx context.Context, until time.Time) {
 	}
 }
 
-// probe runs in its own goroutine for the instance that opened the breaker.
+// probe runs in its own goroutine for the instance that opened the breaker:
+// every ProbeEvery while the pause lasts, and once shortly before it ends.
+// Only that last one extends the pause when it fails, so an API back in the
+// middle of a long pause is noticed within ProbeEvery.
 func (b *breaker) probe(st breakerState) {
 	defer b.wg.Done()
+	last := time.Now()
 	for {
 		lead := probeLead(st.Pause)
-		if !retry.Sleep(b.ctx, time.Until(st.Until.Add(-lead))) {
+		end := st.Until.Add(-lead)
+		at := last.Add(b.w.cfg.ProbeEvery)
+		final := !at.Before(end)
+		if final {
+			at = end
+		}
+		if !retry.Sleep(b.ctx, time.Until(at)) {
 			return
 		}
 		if b.w.cfg.Probe == nil {
+			if !final {
+				last = at
+				continue
+			}
 			return // the pause runs out; the next message tests the API
 		}
 		b.mu.Lock()
 		cur := b.st
 		b.mu.Unlock()
 		if cur.By != b.id || !cur.Until.Equal(st.Until) {
-			return // someone else's pause now
+			return // closed, or someone else's pause now
 		}
-		// Hold the consumer for as long as the probe may take, so that only
+		// Hold the consumers for as long as the probe may take, so that only
 		// the probe, never a message, meets the API while it may be down.
 		probeTimeout := max(lead, min(st.Pause, 10*time.Second))
-		b.pause(b.ctx, time.Now().Add(probeTimeout+lead))
+		if time.Until(st.Until) < probeTimeout+lead {
+			st = b.hold(st, time.Now().Add(probeTimeout+lead))
+		}
 		pctx, cancel := context.WithTimeout(b.ctx, probeTimeout)
 		err := b.w.cfg.Probe(pctx)
 		cancel()
+		last = time.Now()
 		if b.ctx.Err() != nil {
 			return
 		}
@@ -258,27 +372,47 @@ func (b *breaker) probe(st breakerState) {
 			b.close()
 			return
 		}
-		st = b.extend(st, err)
+		if final {
+			st = b.extend(st, err)
+			continue
+		}
+		b.w.log.Debug("probe failed; probing again", "in", b.w.cfg.ProbeEvery, logging.KeyError, err)
 	}
+}
+
+// hold moves the pause's end to until (the same pause length, so the
+// doubling is unchanged) for every replica and group member.
+func (b *breaker) hold(st breakerState, until time.Time) breakerState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
+	defer cancel()
+	st.Until = until
+	if _, rev, err := b.read(ctx); err == nil {
+		_ = b.write(ctx, st, rev)
+	}
+	b.setLocked(st)
+	b.pause(ctx, until)
+	return st
 }
 
 // probeLead is how long before a pause ends its probe runs.
 func probeLead(pause time.Duration) time.Duration { return min(pause/5, time.Second) }
 
-// close records the API's recovery and resumes the consumer.
+// close records the API's recovery, for the whole group, and resumes the
+// consumer; the group's other workers resume theirs as they see their
+// breakers closed.
 func (b *breaker) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Resumed before anyone fetches again (see follow).
+	b.resume()
 	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
 	defer cancel()
-	ns := breakerState{Pause: b.st.Pause}
-	if _, rev, err := b.read(ctx); err == nil {
-		_ = b.write(ctx, ns, rev)
+	if err := clearBreaker(ctx, b.kv, b.key); err != nil && !errors.Is(err, errBreakerClosed) {
+		b.w.log.Warn("could not record the breaker closed; the pause runs out by itself", logging.KeyError, err)
 	}
-	b.setLocked(ns)
-	if _, err := b.w.js.ResumeConsumer(ctx, b.w.cfg.Stream, b.w.cfg.Name); err != nil {
-		b.w.log.Warn("could not resume the consumer; its pause runs out by itself", logging.KeyError, err)
-	}
+	b.setLocked(breakerState{Pause: b.st.Pause, Group: b.group})
 	b.w.log.Info("breaker closed: the probe succeeded, consumption resumed")
 }
 
@@ -288,13 +422,13 @@ func (b *breaker) extend(st breakerState, cause error) breakerState {
 	defer b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(b.ctx, settleTimeout)
 	defer cancel()
-	p := min(2*st.Pause, b.w.cfg.PauseMax)
-	ns := breakerState{Open: true, Until: time.Now().Add(p), Pause: p, Reason: "probe: " + cause.Error(), By: b.id}
+	p, what := probePause(st.Pause, b.w.cfg.PauseMax, cause)
+	ns := breakerState{Open: true, Until: time.Now().Add(p), Pause: p, Reason: "probe: " + cause.Error(), By: b.id, Group: b.group}
 	if _, rev, err := b.read(ctx); err == nil {
 		_ = b.write(ctx, ns, rev)
 	}
 	b.setLocked(ns)
 	b.pause(ctx, ns.Until)
-	b.w.log.Warn("probe failed; pause extended", "until", ns.Until, "pause", p, logging.KeyError, cause)
+	b.w.log.Warn(what, "until", ns.Until, "pause", p, logging.KeyError, cause)
 	return ns
 }

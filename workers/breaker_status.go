@@ -21,9 +21,14 @@ type BreakerStatus struct {
 	// Pause is the length of the pause in force; the next one, if the
 	// probe fails, doubles it up to PauseMax.
 	Pause time.Duration `json:"pause,omitempty"`
-	// NextProbe is when the instance that opened the breaker probes the
-	// API, shortly before Until.
+	// NextProbe is the latest the instance that opened the breaker probes
+	// the API: shortly before Until. It also probes every ProbeEvery (10s)
+	// before then.
 	NextProbe time.Time `json:"next_probe,omitzero"`
+	// Group is the worker's breaker group; OpenedBy, when set, the worker
+	// of the group whose failures opened the pause this one follows.
+	Group    string `json:"group,omitempty"`
+	OpenedBy string `json:"opened_by,omitempty"`
 }
 
 // Breakers reads every worker's breaker from the BREAKER bucket, for
@@ -51,10 +56,11 @@ func Breakers(ctx context.Context, js jetstream.JetStream, top streams.Topology)
 		if json.Unmarshal(e.Value(), &st) != nil {
 			continue
 		}
-		bs := BreakerStatus{Worker: k}
+		bs := BreakerStatus{Worker: k, Group: st.Group}
 		if st.Open && time.Now().Before(st.Until) {
 			bs.Open, bs.Until, bs.Reason, bs.Pause = true, st.Until, st.Reason, st.Pause
 			bs.NextProbe = st.Until.Add(-probeLead(st.Pause))
+			bs.OpenedBy = st.From
 		}
 		out = append(out, bs)
 	}
@@ -76,36 +82,65 @@ func CloseBreaker(ctx context.Context, js jetstream.JetStream, top streams.Topol
 	if err != nil {
 		return false, err
 	}
+	// Resumed before the replicas see the breaker closed and fetch: a pull
+	// parked on a paused consumer is not woken by the resume.
+	if _, err := js.ResumeConsumer(ctx, stream, worker); err != nil {
+		return false, err
+	}
 	err = clearBreaker(ctx, kv, worker)
 	if err != nil && !errors.Is(err, errBreakerClosed) {
 		return false, err
 	}
-	wasOpen = err == nil
-	_, err = js.ResumeConsumer(ctx, stream, worker)
-	return wasOpen, err
+	return err == nil, nil
 }
 
 // clearBreaker writes the closed state, compare-and-set against a replica
-// tripping the breaker again meanwhile.
+// tripping the breaker again meanwhile, and closes the rest of its group:
+// the API answered, so every worker calling it may resume.
 func clearBreaker(ctx context.Context, kv jetstream.KeyValue, worker string) error {
+	st, err := clearKey(ctx, kv, worker)
+	if err != nil || st.Group == "" {
+		return err
+	}
+	keys, err := kv.Keys(ctx)
+	if err != nil {
+		return nil // the others' pauses run out by themselves
+	}
+	for _, k := range keys {
+		if k == worker {
+			continue
+		}
+		if e, err := kv.Get(ctx, k); err == nil {
+			var o breakerState
+			if json.Unmarshal(e.Value(), &o) == nil && o.Group == st.Group {
+				_, _ = clearKey(ctx, kv, k)
+			}
+		}
+	}
+	return nil
+}
+
+// clearKey closes one key's breaker and returns the state it closed, or
+// errBreakerClosed.
+func clearKey(ctx context.Context, kv jetstream.KeyValue, worker string) (breakerState, error) {
 	var err error
 	for range 10 {
 		var e jetstream.KeyValueEntry
 		e, err = kv.Get(ctx, worker)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return errBreakerClosed
+			return breakerState{}, errBreakerClosed
 		}
 		if err != nil {
-			return err
+			return breakerState{}, err
 		}
 		var st breakerState
 		if json.Unmarshal(e.Value(), &st) != nil || !st.Open || !time.Now().Before(st.Until) {
-			return errBreakerClosed
+			return breakerState{}, errBreakerClosed
 		}
-		v, _ := json.Marshal(breakerState{Pause: st.Pause})
+		v, _ := json.Marshal(breakerState{Pause: st.Pause, Group: st.Group})
 		if _, err = kv.Update(ctx, worker, v, e.Revision()); err == nil {
-			return nil
+			return st, nil
 		}
 	}
-	return err
+	return breakerState{}, err
 }

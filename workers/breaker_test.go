@@ -186,3 +186,78 @@ func TestCloseBreakerResumesNow(t *testing.T) {
 	require.False(t, wasOpen, "closing a closed breaker says so")
 	require.Zero(t, probes.Load(), "no probe ran: the pause had an hour to go")
 }
+
+// Workers calling the same API share one breaker: when the first finds the
+// API down, the other stops too without a call of its own, and the one
+// good probe after the API's return resumes both at once, long before the
+// (hour-long) pause would end.
+func TestBreakerGroupSharesOutageAndResumesAtFirstProbe(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{})
+	var calls, done [2]atomic.Int32
+	handler := func(i int) Handler {
+		return func(ctx context.Context, m *Message) error {
+			calls[i].Add(1)
+			if _, err := b.client.ListProperties(ctx, 1, 1); err != nil {
+				return err
+			}
+			done[i].Add(1)
+			return nil
+		}
+	}
+	cfg := func(name string, i int) Config {
+		c := b.fastConfig(name, handler(i))
+		c.BreakerTransient, c.BreakerGroup = 2, "api"
+		c.PauseMin, c.PauseMax = time.Hour, time.Hour
+		c.ProbeEvery = 200 * time.Millisecond
+		c.Probe = func(ctx context.Context) error { _, err := b.client.Products(ctx); return err }
+		return c
+	}
+	a1, a2 := b.start(t, cfg("groupa", 0)), b.start(t, cfg("groupa", 0)) // two replicas
+	bw := b.start(t, cfg("groupb", 1))
+
+	require.NoError(t, b.sb.SetFaults(sandbox.Faults{Outage: true}))
+	b.publish(t, "groupa", 6)
+	eventually(t, 10*time.Second, func() bool { return a1.breaker.isOpen() && a2.breaker.isOpen() && bw.breaker.isOpen() },
+		"groupa's failures open the breaker of every replica and of groupb")
+	before := calls[0].Load() + calls[1].Load()
+	require.Zero(t, calls[1].Load(), "groupb made no call of its own to find the outage")
+	// At most what groupa's two replicas had in hand when it tripped: each
+	// handler's call and its one in-process retry.
+	require.LessOrEqual(t, before, int32(2*4*2), "calls before both stopped")
+	bs, err := Breakers(t.Context(), b.js, b.top)
+	require.NoError(t, err)
+	require.Len(t, bs, 2)
+	require.True(t, bs[1].Open && bs[1].Worker == "groupb" && bs[1].OpenedBy == "groupa" && bs[1].Group == "api", "%+v", bs[1])
+	b.publish(t, "groupb", 4) // queued behind the pause
+	probes := func(status int) int {
+		n := 0
+		for _, r := range b.sb.Requests() {
+			if r.Path == "/api/v1/partners/products/" && r.Status == status {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 10*time.Second, func() bool { return probes(503) >= 2 }, "the opener probes while the pause lasts")
+	require.Equal(t, before, calls[0].Load()+calls[1].Load(), "only probes reach the API during the pause")
+
+	require.NoError(t, b.sb.SetFaults(sandbox.Faults{}))
+	healed := time.Now()
+	if !waitFor(10*time.Second, func() bool { return done[0].Load() == 6 && done[1].Load() == 4 }) {
+		bs, _ := Breakers(t.Context(), b.js, b.top)
+		ci, _ := a1.cons.Info(t.Context())
+		t.Fatalf("both workers resume long before the hour's pause ends: done %d/6, %d/4; good probes %d; breakers %+v; groupa's consumer %+v",
+			done[0].Load(), done[1].Load(), probes(200), bs, ci)
+	}
+	require.Equal(t, 1, probes(200), "the first probe after the heal resumed the group")
+	require.False(t, a1.breaker.isOpen() || a2.breaker.isOpen() || bw.breaker.isOpen())
+	for _, w := range []*Worker{a1, bw} {
+		info, err := w.cons.Info(t.Context())
+		require.NoError(t, err)
+		require.False(t, info.Paused, "%s's consumer is resumed on the server", w.cfg.Name)
+	}
+	require.Empty(t, b.deadLetters(t))
+	t.Logf("real API calls before both workers stopped: %d (groupb: 0); every message done %s after the heal",
+		before, time.Since(healed).Round(time.Millisecond))
+}

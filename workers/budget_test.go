@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/internal/testkit"
@@ -74,4 +76,47 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 	for i, c := range counts[:len(counts)-1] {
 		require.GreaterOrEqual(t, float64(c), 0.9*limit, "window %d used %d of %d", i, c, limit)
 	}
+}
+
+// When the budget refuses only reads (its last tokens are kept for writes),
+// the worker hands that message back and keeps going: the writes behind it
+// are made in the same window instead of waiting for the next one.
+func TestWritesGoOnWhileReadsAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Config{RateLimit: -1})
+	// A window that cannot roll during the test, its reads spent.
+	bud, err := budget.New(t.Context(), b.js, b.top, budget.Limits{PerHour: 100, PerMinute: 10, Hour: time.Hour, Minute: time.Hour, ReadReserve: 5})
+	require.NoError(t, err)
+	for range 5 {
+		require.NoError(t, bud.Take(t.Context(), false))
+	}
+	client, err := openmoove.New(bud.Hooks(openmoove.Config{BaseURL: b.sb.URL(), APIKey: testKey}))
+	require.NoError(t, err)
+	t.Cleanup(client.CloseIdleConnections)
+	var reads, writes, refused atomic.Int32
+	cfg := b.fastConfig("readsonly", func(ctx context.Context, m *Message) error {
+		if string(m.Data) == "0" {
+			_, err := client.Products(ctx)
+			if err == nil {
+				reads.Add(1)
+			} else if errors.Is(err, failure.ErrReadsOnly) {
+				refused.Add(1)
+			}
+			return err
+		}
+		if _, err := client.CreateClient(ctx, testkit.CreateRequest()); err != nil {
+			return err
+		}
+		writes.Add(1)
+		return nil
+	})
+	cfg.Concurrency = 1 // the read is handled first, alone: a hold would stop the writes behind it
+	b.start(t, cfg)
+	b.publish(t, "readsonly", 5)
+	eventually(t, 10*time.Second, func() bool { return writes.Load() == 4 }, "the four writes behind the refused read are made")
+	require.Positive(t, refused.Load(), "the read was refused")
+	require.Zero(t, reads.Load(), "reads stay refused for the rest of the window")
+	hour, _, err := bud.Left(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 91, hour, "5 reads and 4 writes spent, the refused read spent nothing")
 }

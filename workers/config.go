@@ -29,6 +29,7 @@ const (
 	DefaultBreakerTransient     = 5
 	DefaultPauseMin             = 15 * time.Second
 	DefaultPauseMax             = 5 * time.Minute
+	DefaultProbeEvery           = 10 * time.Second
 )
 
 // Config configures a Worker. Every number has a documented default, filled
@@ -84,6 +85,17 @@ type Config struct {
 	// ends: nil resumes the consumer, an error pauses it again for longer.
 	// Default: none; the pause then simply runs out.
 	Probe func(ctx context.Context) error
+	// ProbeEvery is how often the instance that opened the breaker probes
+	// while the pause lasts, besides the probe shortly before it ends: so
+	// the API's return is noticed within ProbeEvery, not at the end of a
+	// pause that has grown to PauseMax. Default 10s.
+	ProbeEvery time.Duration
+	// BreakerGroup names the API the worker calls. Workers of one group
+	// share their breaker: the first to find the API down pauses every
+	// worker of the group (each its own consumer, for every replica), and
+	// one good probe resumes them all. omq's workers are all in group
+	// "openmoove". Default "": a breaker of its own.
+	BreakerGroup string
 
 	// Topology names the DLQ stream and the FAILURES and BREAKER buckets.
 	// Default streams.New(streams.DefaultPrefix).
@@ -112,6 +124,7 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.BreakerTransient, DefaultBreakerTransient)
 	setDur(&c.PauseMin, DefaultPauseMin)
 	setDur(&c.PauseMax, DefaultPauseMax)
+	setDur(&c.ProbeEvery, DefaultProbeEvery)
 	c.Topology = c.Topology.WithDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -149,6 +162,10 @@ func (c Config) Validate() error {
 		return bad("BreakerTransient must be at least 1, got %d", c.BreakerTransient)
 	case c.PauseMin <= 0 || c.PauseMax < c.PauseMin:
 		return bad("PauseMin must be positive and PauseMax at least PauseMin, got %s and %s", c.PauseMin, c.PauseMax)
+	case c.ProbeEvery < 0:
+		return bad("ProbeEvery must be positive (0 for the default, %s), got %s", DefaultProbeEvery, c.ProbeEvery)
+	case c.BreakerGroup != "" && !validName(c.BreakerGroup):
+		return bad("BreakerGroup %q must be empty or a name of letters, digits, '-' and '_'", c.BreakerGroup)
 	}
 	return nil
 }

@@ -42,7 +42,11 @@
 //     Transient failure of that message, never of the process.
 //   - failure.Throttled (a 429, or the shared API budget spent): handed back
 //     after the wait the error names (failure.WaitOf), not counted, and the
-//     worker stops fetching until then.
+//     worker stops fetching until then — unless only reads were refused
+//     (failure.ErrReadsOnly: the budget keeps its last tokens for writes):
+//     then that message alone goes back and the worker keeps fetching, so
+//     writes go on; a message that has spent half its deliveries this way
+//     holds the worker as any throttle does, so none is exhausted by it.
 //   - failure.Systemic, or BreakerTransient Transient failures in a row: the
 //     breaker opens. The consumer is paused (PauseConsumer) for every replica
 //     until now+cooldown (PauseMin doubling to PauseMax while the API stays

@@ -26,7 +26,7 @@ import (
 // worker must stop fetching (a throttle's hold, the breaker, Stop) or the
 // iterator fails; the messages still buffered are then handed back.
 func (w *Worker) consume(ctx context.Context) {
-	it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
+	it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		w.fetchFailed(ctx, err)
 		return
@@ -173,19 +173,18 @@ func (w *Worker) handBack(msg jetstream.Msg, received time.Time) {
 		}()
 		return
 	}
-	until := w.hold.get()
-	if u, open := w.breaker.openUntil(); open && u.After(until) {
-		until = u
-	}
-	outcome := "throttled"
-	if _, open := w.breaker.openUntil(); open {
+	outcome, delay := "throttled", time.Until(w.hold.get())
+	if u, open := w.breaker.openUntil(); open {
 		outcome = "paused"
+		delay = max(delay, w.pausedDelay(u))
 	}
-	delay := time.Until(until)
 	if delay <= 0 {
 		outcome, delay = "left_for_redelivery", time.Second
 	}
-	if err := msg.NakWithDelay(delay + jitter(max(w.cfg.PauseMin/4, time.Millisecond))); err != nil {
+	if outcome != "paused" {
+		delay += jitter(max(w.cfg.PauseMin/4, time.Millisecond))
+	}
+	if err := msg.NakWithDelay(delay); err != nil {
 		w.log.Warn("hand-back failed; the message returns after AckWait", logging.KeyError, err)
 	}
 	w.metrics.outcome(w.cfg.Name, outcome)

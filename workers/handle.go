@@ -146,7 +146,15 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 		if !ok {
 			wait = w.cfg.RetryMin
 		}
-		w.hold.extend(time.Now().Add(wait))
+		if !errors.Is(err, failure.ErrReadsOnly) || m.Deliveries >= uint64(w.cfg.MaxDeliver/2) {
+			// Only reads refused: this message goes back alone and the
+			// worker keeps fetching, since the next one may need only a
+			// write. Each such hand-back is a delivery, so once a message
+			// has spent half of them the worker holds as for any throttle
+			// and no message is exhausted by reads refused window after
+			// window.
+			w.hold.extend(time.Now().Add(wait))
+		}
 		w.nak(m, wait+jitter(wait/5), "throttled", log)
 		log.Info("throttled; handed back", "wait", wait)
 		return
@@ -176,7 +184,7 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 	}
 	delay := retryDelay(w.cfg.RetryMin, w.cfg.RetryMax, len(hist))
 	if until, open := w.breaker.transient(err); open {
-		delay = max(delay, time.Until(until)+jitter(w.cfg.PauseMin/4))
+		delay = max(delay, w.pausedDelay(until))
 	}
 	w.nak(m, delay, "retried", log)
 	log.Info("failed; retrying later", logging.KeyError, err, "failures", len(hist), "delay", delay)
@@ -244,11 +252,22 @@ func (w *Worker) nak(m *Message, delay time.Duration, outcome string, log *slog.
 
 // handBackPaused returns m past the pause, without counting a failure.
 func (w *Worker) handBackPaused(m *Message, until time.Time, why string) {
-	if err := m.msg.NakWithDelay(time.Until(until) + jitter(max(w.cfg.PauseMin/4, time.Millisecond))); err != nil {
+	if err := m.msg.NakWithDelay(w.pausedDelay(until)); err != nil {
 		w.log.Warn("hand-back failed; the message returns after AckWait", logging.KeyError, err)
 	}
 	w.metrics.outcome(w.cfg.Name, "paused")
 	w.log.Debug("handed back past the pause", logging.KeySeq, m.Seq, "until", until, "why", why)
+}
+
+// pausedDelay is how long a message handed back because of the breaker
+// stays away: until the pause ends, but no longer than ProbeEvery, so
+// that a probe that closes a long pause early finds it back soon; plus a
+// jitter of up to a quarter of that, so replicas do not all return at
+// once. The paused consumer holds it meanwhile: the server redelivers
+// nothing before the pause ends or a resume.
+func (w *Worker) pausedDelay(until time.Time) time.Duration {
+	d := min(time.Until(until), w.cfg.ProbeEvery)
+	return d + jitter(max(min(w.cfg.PauseMin, w.cfg.ProbeEvery)/4, time.Millisecond))
 }
 
 // retryDelay is min doubling per failure (1-based) up to max, ±20% jitter.

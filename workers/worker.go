@@ -24,6 +24,14 @@ const fetchWait = 2 * time.Second
 // worker idle that long after omq breaker resume.
 const pullExpiry = 5 * time.Second
 
+// pullHeartbeat is how often the server confirms a pull request it holds.
+// Two missed ones (4s) and the iterator pulls again: after the consumer's
+// leader dies (a cluster node lost), a worker with work queued notices
+// within seconds instead of sitting idle until nats.go's default heartbeat
+// (half the expiry, up to 30s with the default expiry) gives up. At most
+// half of pullExpiry, as the server requires.
+const pullHeartbeat = 2 * time.Second
+
 // Worker runs one durable consumer through the failure rule. It is a
 // Component.
 type Worker struct {

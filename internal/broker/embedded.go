@@ -33,6 +33,10 @@ type EmbeddedOptions struct {
 	// Cluster, when set, joins the server to a cluster (tests use it for a
 	// three-node cluster in one process).
 	Cluster *ClusterOptions
+	// MaxStore caps the JetStream file store in bytes; 0 leaves
+	// nats-server's default (75% of the disk's free space). Tests use a
+	// small one to fill the store.
+	MaxStore int64
 	// Credentials are the only user and password the server accepts, from
 	// every client, in process or not: a server without them would let
 	// anyone who reaches the port purge streams. Empty generates a random
@@ -78,6 +82,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		NoSigs:     true,
 		Users:      []*server.User{{Username: creds.User, Password: creds.Password}},
 		// omq sets MaxPayload on streams, not here; keep the server default.
+		JetStreamMaxStore: opts.MaxStore,
 	}
 	if opts.Listen == "" || strings.EqualFold(opts.Listen, "off") {
 		sopts.DontListen = true
@@ -135,6 +140,17 @@ func (e *Embedded) ClientURL() string {
 		return ""
 	}
 	return e.srv.ClientURL()
+}
+
+// StoreSpace is the JetStream file store's cap (max_store) and what is
+// still free of it: neither used nor reserved by a stream's max bytes.
+func (e *Embedded) StoreSpace() (limit, free int64, err error) {
+	info, err := e.srv.Jsz(nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	limit = info.Config.MaxStore
+	return limit, max(limit-int64(info.Store)-int64(info.ReservedStore), 0), nil
 }
 
 // Credentials are the user and password every client must present.

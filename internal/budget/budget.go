@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openmoove/omq/failure"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
 )
@@ -44,6 +45,9 @@ type Limits struct {
 	ReadReserve int
 	// Logger receives the budget's logs. Default: discard.
 	Logger *slog.Logger
+	// Store, if set, is told the outcome of every write to the bucket, so
+	// that /readyz can say when NATS refuses them (a full store).
+	Store *natserr.Watch
 }
 
 // The API's published limits: Limits' defaults, and --budget-per-hour's and
@@ -117,6 +121,7 @@ type Budget struct {
 	kv     jetstream.KeyValue
 	limits Limits
 	log    *slog.Logger
+	store  *natserr.Watch
 	// mu serialises this process's takers, so compare-and-set only races
 	// other replicas.
 	mu sync.Mutex
@@ -132,7 +137,7 @@ func New(ctx context.Context, js jetstream.JetStream, top streams.Topology, l Li
 	if err != nil {
 		return nil, fmt.Errorf("budget: open bucket %s (run omq streams apply): %w", top.BudgetBucket(), err)
 	}
-	return &Budget{kv: kv, limits: l, log: l.Logger}, nil
+	return &Budget{kv: kv, limits: l, log: l.Logger, store: l.Store}, nil
 }
 
 // Limits returns the limits in force, defaults filled.
@@ -140,9 +145,11 @@ func (b *Budget) Limits() Limits { return b.limits }
 
 // Take spends one token, or returns a failure.Throttled error whose wait
 // (failure.WaitOf) is when a token may be free: when the window is spent (for
-// a read: spent down to the reserve), or a 429 stopped every taker. mutation
+// a read: spent down to the reserve, and then the error also wraps
+// failure.ErrReadsOnly), or a 429 stopped every taker. mutation
 // is true for calls that change state (POST, PATCH). Errors of the bucket
-// itself are Transient.
+// itself are Transient and name NATS (a store that refuses the write says
+// so, rather than passing for contention between replicas).
 func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -153,7 +160,7 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 	for range casTries {
 		s, rev, err := b.read(ctx)
 		if err != nil {
-			return failure.TransientError(fmt.Errorf("budget: %w", err))
+			return failure.TransientError(fmt.Errorf("budget: cannot read the bucket from NATS: %w", natserr.Explain(err)))
 		}
 		now := time.Now()
 		if now.Before(s.StopUntil) {
@@ -167,17 +174,26 @@ func (b *Budget) Take(ctx context.Context, mutation bool) error {
 		if s.MinUsed >= b.limits.PerMinute-reserve {
 			wait = max(wait, s.MinStart.Add(b.limits.Minute).Sub(now))
 		}
+		if wait > 0 && !mutation && s.HourUsed < b.limits.PerHour && s.MinUsed < b.limits.PerMinute {
+			return failure.ThrottledError(fmt.Errorf("%w: %w", ErrSpent, failure.ErrReadsOnly), wait)
+		}
 		if wait > 0 {
 			return failure.ThrottledError(ErrSpent, wait)
 		}
 		s.HourUsed++
 		s.MinUsed++
 		err = b.write(ctx, s, rev)
+		b.store.Observe(err)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return failure.TransientError(fmt.Errorf("budget: %w", ctx.Err()))
+		}
+		// Only a lost compare-and-set is contention; anything else is NATS
+		// refusing the write, which no number of tries mends.
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return failure.TransientError(fmt.Errorf("budget: NATS refused the write to the bucket: %w", natserr.Explain(err)))
 		}
 	}
 	return failure.ThrottledError(fmt.Errorf("%w: too much contention on the budget", ErrSpent), b.limits.Minute/100)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmoove/omq/failure"
 	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
@@ -57,12 +58,16 @@ func TestTakeStopsAtTheLimitAndMutationsUseTheReserve(t *testing.T) {
 	err := b.Take(ctx, false)
 	require.Equal(t, failure.Throttled, failure.KindOf(err), "reads stop at the reserve: %v", err)
 	require.ErrorIs(t, err, budget.ErrSpent)
+	require.ErrorIs(t, err, failure.ErrReadsOnly, "writes may still go: the worker keeps fetching")
 	wait, ok := failure.WaitOf(err)
 	require.True(t, ok)
 	require.InDelta(t, time.Minute.Seconds(), wait.Seconds(), 2)
 	require.NoError(t, b.Take(ctx, true))
 	require.NoError(t, b.Take(ctx, true))
-	require.Equal(t, failure.Throttled, failure.KindOf(b.Take(ctx, true)), "mutations stop at the limit")
+	err = b.Take(ctx, true)
+	require.Equal(t, failure.Throttled, failure.KindOf(err), "mutations stop at the limit")
+	require.NotErrorIs(t, err, failure.ErrReadsOnly)
+	require.NotErrorIs(t, b.Take(ctx, false), failure.ErrReadsOnly, "nothing left for writes either")
 	hour, minute, err := b.Left(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 90, hour)
@@ -137,4 +142,44 @@ func TestHooksTakeBeforeEveryCall(t *testing.T) {
 	err := cfg.BeforeRequest(t.Context(), openmoove.RequestInfo{Method: "POST", Mutation: true})
 	require.True(t, errors.Is(err, budget.ErrSpent))
 	require.Equal(t, 1, inner, "the wrapped hook runs only when a token was taken")
+}
+
+// On a full store the budget's write is refused: that used to be retried as
+// compare-and-set contention and reported as "API budget spent: too much
+// contention", which sent operators after the wrong cause.
+func TestTakeOnAFullStoreNamesNATS(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t, natstest.MaxStore(4<<20))
+	top := streams.Topology{Prefix: "openmoove", DLQMaxBytes: 1 << 20}
+	_, err := streams.Apply(t.Context(), s.JS, top, nil)
+	require.NoError(t, err)
+	var watch natserr.Watch
+	b, err := budget.New(t.Context(), s.JS, top, budget.Limits{Store: &watch})
+	require.NoError(t, err)
+	require.NoError(t, b.Take(t.Context(), true))
+
+	_, err = s.JS.CreateStream(t.Context(), jetstream.StreamConfig{Name: "FILL", Subjects: []string{"fill"}})
+	require.NoError(t, err)
+	for range 1000 {
+		if _, err = s.JS.Publish(t.Context(), "fill", make([]byte, 32<<10)); err != nil {
+			break
+		}
+	}
+	require.Error(t, err, "the store never filled")
+
+	err = b.Take(t.Context(), true)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, budget.ErrSpent, "a refused write is not a spent budget: %v", err)
+	require.Equal(t, failure.Transient, failure.KindOf(err))
+	require.Contains(t, err.Error(), "NATS refused the write")
+	require.Contains(t, err.Error(), "store is full")
+	refused, _ := watch.Refused()
+	require.Error(t, refused, "the watch was not told")
+
+	st, err := s.JS.Stream(t.Context(), "FILL")
+	require.NoError(t, err)
+	require.NoError(t, st.Purge(t.Context()))
+	require.NoError(t, b.Take(t.Context(), true), "the budget works again once there is room")
+	refused, _ = watch.Refused()
+	require.NoError(t, refused)
 }

@@ -6,7 +6,9 @@
 // The budget counts fixed windows (an hour and a minute by default, scaled in
 // tests) in one bucket key updated with compare-and-set, so concurrent takers
 // on any replica never over-spend it. Mutations come first: a read may only
-// spend a window down to Limits.ReadReserve tokens. The API's X-RateLimit-*
+// spend a window down to Limits.ReadReserve tokens, and a read refused only
+// for that wraps failure.ErrReadsOnly, so the worker runtime keeps taking
+// messages whose writes may still go. The API's X-RateLimit-*
 // answers are the ground truth and correct the budget (Observe): when the API
 // says fewer are left, or that its window resets later, the budget believes
 // it. A 429 (or an answer with nothing left) stops every taker until the reset

@@ -17,7 +17,12 @@ import (
 // ran, and its own result is what the exit status reports.
 func auditCLI(ctx context.Context, e *Env, js jetstream.JetStream, cfg *config.Config, a audit.Entry, err error) {
 	a.At, a.User, a.Role, a.Result = time.Now().UTC(), audit.CLIUser(), audit.CLIRole, audit.Result(err)
-	if aerr := audit.Append(context.WithoutCancel(ctx), js, cfg.Topology(), a); aerr != nil {
+	// Written even when the action was cancelled, but under the command's
+	// NATS deadline: a store that does not answer must not hold omq.
+	_, aerr := natsCall(context.WithoutCancel(ctx), e, "append to the audit trail", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, audit.Append(ctx, js, cfg.Topology(), a)
+	})
+	if aerr != nil {
 		fmt.Fprintf(e.Stderr, "warning: not on the audit trail: %v\n", aerr)
 	}
 }

@@ -33,11 +33,11 @@ func newBreakerCmd(e *Env) *cobra.Command {
 		Short: "Show each worker's breaker, probe the API now, resume paused workers now",
 		Long: `When a worker meets --breaker-transient failures in a row (or one 401), its
 breaker opens: its consumer is paused for every replica for --pause-min
-(15s), and shortly before the pause ends the replica that opened it probes
-the API with one cheap call (GET /products/). A good probe resumes the
-consumer; a failed one pauses it again for twice as long, up to --pause-max
-(5m). So after a long outage a worker may wait up to --pause-max after the
-API is back.
+(15s), and every other worker pauses with it (they call the same API). The
+replica that opened it probes the API with one cheap call (GET /products/)
+every 10s and shortly before the pause ends. The first good probe resumes
+every worker; a failed one at the end pauses again for twice as long, up to
+--pause-max (5m).
 
 status shows each breaker; probe makes that probe call now (within the
 shared API budget); resume probes and, when the API answers, resumes the

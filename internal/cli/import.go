@@ -129,13 +129,13 @@ func queueImport(ctx context.Context, e *Env, cfg *config.Config, file imports.F
 	defer nc.Close()
 	top := cfg.Topology()
 	bar := newBar(e.Stderr, len(rows)-invalidRows(rows), "queueing")
-	hooks := imports.Hooks{NotQueued: func(what string, err error) {
+	opts := imports.QueueOptions{Timeout: e.natsTimeout(), NotQueued: func(what string, err error) {
 		fmt.Fprintf(e.Stderr, "%s: not queued: %v\n", what, err)
 	}}
 	if bar != nil {
-		hooks.Row = func() { _ = bar.Add(1) }
+		opts.Row = func() { _ = bar.Add(1) }
 	}
-	s, err := imports.Queue(ctx, nc, js, top, rows, hooks)
+	s, err := imports.Queue(ctx, nc, js, top, rows, opts)
 	if bar != nil {
 		_ = bar.Finish()
 	}
@@ -144,7 +144,9 @@ func queueImport(ctx context.Context, e *Env, cfg *config.Config, file imports.F
 	if err != nil {
 		return s, err
 	}
-	if err := recordImport(ctx, js, cfg, file, rows, s); err != nil {
+	if _, err := natsCall(ctx, e, "record the import", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, recordImport(ctx, js, cfg, file, rows, s)
+	}); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: the import is queued but not recorded for the console's Imports page: %v\n", err)
 	}
 	return s, nil

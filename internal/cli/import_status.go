@@ -21,8 +21,9 @@ func newImportStatusCmd(e *Env) *cobra.Command {
 		Short: "Show where each row of an imported file stands",
 		Long: `Read FILE as omq import does (same request_ids) and report each row:
 created (with the transaction id), failed (with the reason, from the
-ledger or the dead-letter queue), pending (queued, not created yet), or
-invalid (never queued). A summary line ends the report.`,
+ledger or the dead-letter queue), pending (queued or being created, not
+created yet), not queued (valid, but no creation of it is queued: import
+the file again), or invalid (never queued). A summary line ends the report.`,
 		Example: `  omq import status instructions.csv
   omq import status migration.jsonl --nats-url nats://nats-1:4222`,
 		Args: cobra.ExactArgs(1),
@@ -50,7 +51,7 @@ invalid (never queued). A summary line ends the report.`,
 }
 
 func importStatus(ctx context.Context, e *Env, js jetstream.JetStream, top streams.Topology, rows []imports.Row) error {
-	check, err := imports.NewChecker(ctx, js, top)
+	check, err := imports.NewChecker(ctx, js, top, e.natsTimeout())
 	if err != nil {
 		return err
 	}
@@ -68,6 +69,6 @@ func importStatus(ctx context.Context, e *Env, js jetstream.JetStream, top strea
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "created %d, failed %d, pending %d, invalid %d\n", counts["created"], counts["failed"], counts["pending"], counts["invalid"])
+	fmt.Fprintf(e.Stdout, "created %d, failed %d, pending %d, not queued %d, invalid %d\n", counts[imports.StatusCreated], counts[imports.StatusFailed], counts[imports.StatusPending], counts[imports.StatusNotQueued], counts[imports.StatusInvalid])
 	return nil
 }

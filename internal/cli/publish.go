@@ -16,6 +16,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/publisher"
 )
 
@@ -80,9 +81,9 @@ status is 1 if any line was invalid or not published.`,
 		if file != "" {
 			return e.publishFile(ctx, p, file)
 		}
-		ack, err := p.Publish(ctx, ev)
+		ack, err := natsCall(ctx, e, "publish", func(ctx context.Context) (publisher.Ack, error) { return p.Publish(ctx, ev) })
 		if err != nil {
-			return fmt.Errorf("%w; is omq run running and are its streams applied (omq streams apply)?", err)
+			return publishHint(err)
 		}
 		state := "queued"
 		if ack.Duplicate {
@@ -175,7 +176,7 @@ func (e *Env) publishFile(ctx context.Context, p *publisher.Publisher, path stri
 		fmt.Fprintln(e.Stderr)
 	}
 	for _, f := range res.Failures {
-		fmt.Fprintf(e.Stderr, "line %d: not published: %v\n", lines[f.Index], f.Err)
+		fmt.Fprintf(e.Stderr, "line %d: not published: %v\n", lines[f.Index], natserr.Explain(f.Err))
 	}
 	dups := res.Duplicates()
 	fmt.Fprintf(e.Stdout, "published %d, already queued %d, invalid %d, failed %d\n", len(res.Acks)-dups, dups, invalid, len(res.Failures))

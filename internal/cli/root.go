@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,6 +29,9 @@ type Env struct {
 	// Exit is called when a second signal forces omq run to stop; default
 	// os.Exit.
 	Exit func(code int)
+	// NATSTimeout bounds each request a command makes to NATS; default
+	// DefaultNATSTimeout (tests shorten it).
+	NATSTimeout time.Duration
 }
 
 func (e *Env) lookupEnv(k string) (string, bool) {

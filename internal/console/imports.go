@@ -36,7 +36,7 @@ func (s *Server) imports(w http.ResponseWriter, r *http.Request) {
 }
 
 // importStatuses are the filters of a file's rows, in the page's order.
-var importStatuses = []string{imports.StatusCreated, imports.StatusPending, imports.StatusFailed, imports.StatusInvalid}
+var importStatuses = []string{imports.StatusCreated, imports.StatusPending, imports.StatusNotQueued, imports.StatusFailed, imports.StatusInvalid}
 
 type importData struct {
 	Import imports.Record
@@ -97,14 +97,15 @@ func (s *Server) importRows(w http.ResponseWriter, r *http.Request) {
 }
 
 // readRowStatuses reads where every row of an import stands. It costs one
-// ledger read per row and one scan of the creations' dead letters, as omq
-// import status does.
+// ledger read per row, one scan of the creations' dead letters and one of
+// the commands stream, as omq import status does.
 func (s *Server) readRowStatuses(ctx context.Context, store *imports.Store, rec imports.Record) ([]imports.RowStatus, error) {
 	refs, err := store.Rows(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
-	check, err := imports.NewChecker(ctx, s.opts.JS, s.opts.Topology)
+	// The page's readTimeout already bounds every request: none of their own.
+	check, err := imports.NewChecker(ctx, s.opts.JS, s.opts.Topology, 0)
 	if err != nil {
 		return nil, err
 	}

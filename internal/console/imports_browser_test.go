@@ -37,7 +37,7 @@ func TestBrowserImportRowsBecomeCreated(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(importCSV), 0o600))
 	file, rows, err := imports.Read(path, "auto", nil)
 	require.NoError(t, err)
-	sum, err := imports.Queue(t.Context(), sys.Conn, sys.JS, sys.Topology, rows, imports.Hooks{})
+	sum, err := imports.Queue(t.Context(), sys.Conn, sys.JS, sys.Topology, rows, imports.QueueOptions{})
 	require.NoError(t, err)
 	require.Equal(t, imports.Summary{Queued: 3, Invalid: 1}, sum)
 	store, err := imports.OpenStore(t.Context(), sys.JS, sys.Topology)

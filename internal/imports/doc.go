@@ -17,8 +17,17 @@
 //
 // # Where a row stands
 //
-// Checker reads a row's state from the ledger and the dead letters of
-// creations: created (with the transaction), failed (dead-lettered or
-// refused, with the reason), pending (queued, not created yet), or invalid
-// (never queued).
+// Checker reads a row's state from the ledger, the dead letters of
+// creations and the creations waiting in the commands stream: created
+// (with the transaction), failed (dead-lettered or refused, with the
+// reason), pending (waiting in the commands stream or being created), not
+// queued (valid, but no creation of it is queued: import the file again),
+// or invalid (never queued).
+//
+// # NATS requests
+//
+// Every request Queue and Checker make to NATS runs under the timeout the
+// caller passes (omq's commands pass internal/cli's DefaultNATSTimeout),
+// and a failure names its cause through internal/natserr: a full store,
+// no JetStream leader, no answer.
 package imports

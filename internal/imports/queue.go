@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/publisher"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers/properties"
@@ -21,19 +23,23 @@ type Summary struct {
 	Failed  int `json:"failed"`
 }
 
-// Hooks let omq import show progress and name each row it could not queue;
-// both may be nil.
-type Hooks struct {
+// QueueOptions bound Queue's NATS requests and let omq import show
+// progress and name each row it could not queue; all may be zero.
+type QueueOptions struct {
+	// Timeout bounds each ledger request on its own (0: ctx alone), so a
+	// store that does not answer ends the import with its cause instead
+	// of at the import's overall deadline.
+	Timeout time.Duration
 	// Row is called once per valid row looked at.
 	Row func()
 	// NotQueued is told what ("line 7", "request row-…") could not be
-	// queued and why.
+	// queued and why, the cause explained (a full store, no leader).
 	NotQueued func(what string, err error)
 }
 
 // Queue queues the valid rows that the ledger does not already know (the
 // invalid ones are counted, not queued), through one publisher batch.
-func Queue(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, top streams.Topology, rows []Row, h Hooks) (Summary, error) {
+func Queue(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, top streams.Topology, rows []Row, h QueueOptions) (Summary, error) {
 	var s Summary
 	var valid []Row
 	for _, r := range rows {
@@ -46,7 +52,9 @@ func Queue(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, top strea
 	if len(valid) == 0 {
 		return s, nil
 	}
-	ledger, err := properties.OpenLedger(ctx, js, top)
+	ledger, err := call(ctx, h.Timeout, "open the ledger", func(ctx context.Context) (*properties.Ledger, error) {
+		return properties.OpenLedger(ctx, js, top)
+	})
 	if err != nil {
 		return s, err
 	}
@@ -57,12 +65,15 @@ func Queue(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, top strea
 	notQueued := func(what string, err error) {
 		s.Failed++
 		if h.NotQueued != nil {
-			h.NotQueued(what, err)
+			h.NotQueued(what, natserr.Explain(err))
 		}
 	}
 	batch := pub.NewBatch()
 	for _, r := range valid {
-		_, _, lerr := ledger.Get(ctx, r.Creation.RequestID)
+		_, lerr := call(ctx, h.Timeout, fmt.Sprintf("line %d: read the ledger", r.Line), func(ctx context.Context) (struct{}, error) {
+			_, _, err := ledger.Get(ctx, r.Creation.RequestID)
+			return struct{}{}, err
+		})
 		switch {
 		case lerr == nil:
 			s.Already++ // created, pending or refused: the ledger knows it

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/streams"
 )
 
@@ -35,9 +36,12 @@ type Options struct {
 	// PublishTimeout bounds waiting for JetStream's acks of one request.
 	// Default 5s.
 	PublishTimeout time.Duration
-	JS             jetstream.JetStream
-	Topology       streams.Topology
-	Logger         *slog.Logger
+	// Store, if set, is told whether JetStream took each request's
+	// messages, so that /readyz says when a full store refuses them.
+	Store    *natserr.Watch
+	JS       jetstream.JetStream
+	Topology streams.Topology
+	Logger   *slog.Logger
 	// Metrics, when set, receives omq_ingest_requests_total.
 	Metrics prometheus.Registerer
 	// Fill completes a copy of a property creation the way the property
@@ -210,11 +214,13 @@ func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) 
 		case ack := <-f.Ok():
 			results[i] = Result{ID: msgs[i].ID, StreamSeq: ack.Sequence, Duplicate: ack.Duplicate}
 		case err := <-f.Err():
+			s.opts.Store.Observe(err)
 			return nil, fmt.Errorf("publish %s: %w", msgs[i].ID, err)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("publish %s: no ack: %w", msgs[i].ID, ctx.Err())
 		}
 	}
+	s.opts.Store.Observe(nil)
 	return results, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,9 +31,13 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	listen bool
-	dir    string
+	listen   bool
+	dir      string
+	maxStore int64
 }
+
+// MaxStore caps the server's JetStream file store, for tests that fill it.
+func MaxStore(bytes int64) Option { return func(o *options) { o.maxStore = bytes } }
 
 // Listen makes the server accept TCP clients on a free loopback port, for
 // tests that run a second process or a non-Go client.
@@ -52,7 +57,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if o.dir == "" {
 		o.dir = t.TempDir()
 	}
-	eo := broker.EmbeddedOptions{StoreDir: o.dir, ServerName: "test"}
+	eo := broker.EmbeddedOptions{StoreDir: o.dir, ServerName: "test", MaxStore: o.maxStore}
 	if o.listen {
 		eo.Listen = "127.0.0.1:0"
 	}
@@ -101,34 +106,39 @@ func (s *Server) Stop(t testing.TB) {
 
 // Cluster is three embedded servers forming one JetStream cluster.
 type Cluster struct {
-	Nodes []*broker.Embedded
+	Nodes []*broker.Embedded // nil while a node is killed
 	URLs  []string
 	// Credentials are the same on every node, so a client may fail over.
 	Credentials broker.Credentials
+	// opts restart a node on its own ports and store (Restart).
+	opts []broker.EmbeddedOptions
+	mu   sync.Mutex // guards Nodes against a Restart in another goroutine
 }
 
 // StartCluster runs a three-node cluster in this process and waits for a
 // JetStream meta leader.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 6)
 	routes := make([]string, 3)
-	for i, p := range ports {
-		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", p)
+	for i := range 3 {
+		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", ports[3+i])
 	}
 	c := &Cluster{Credentials: broker.Credentials{User: broker.DefaultUser, Password: "natstest-cluster"}}
 	for i := range 3 {
-		e, err := broker.StartEmbedded(broker.EmbeddedOptions{
-			StoreDir: t.TempDir(), ServerName: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0",
-			Cluster:     &broker.ClusterOptions{Name: "C1", Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes},
+		o := broker.EmbeddedOptions{
+			StoreDir: t.TempDir(), ServerName: fmt.Sprintf("n%d", i), Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]),
+			Cluster:     &broker.ClusterOptions{Name: "C1", Listen: fmt.Sprintf("127.0.0.1:%d", ports[3+i]), Routes: routes},
 			Credentials: c.Credentials,
-		})
+		}
+		e, err := broker.StartEmbedded(o)
 		if err != nil {
 			c.stop()
 			t.Fatalf("natstest: cluster node %d: %v", i, err)
 		}
 		c.Nodes = append(c.Nodes, e)
 		c.URLs = append(c.URLs, e.ClientURL())
+		c.opts = append(c.opts, o)
 	}
 	t.Cleanup(c.stop)
 	nc := c.Connect(t)
@@ -140,10 +150,54 @@ func StartCluster(t testing.TB) *Cluster {
 	return c
 }
 
+// URL is every node's URL, comma-separated, as --nats-url takes it.
+func (c *Cluster) URL() string { return strings.Join(c.URLs, ",") }
+
+// Index is the position in Nodes of the server named name ("n0".."n2"),
+// as a stream's or consumer's cluster info names its leader; -1 if none.
+func (c *Cluster) Index(name string) int {
+	for i, o := range c.opts {
+		if o.ServerName == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Kill shuts node i down, as a crashed machine would leave the cluster.
+func (c *Cluster) Kill(t testing.TB, i int) {
+	t.Helper()
+	if c.Nodes[i] == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Nodes[i].Shutdown(ctx); err != nil {
+		t.Fatalf("natstest: kill node %d: %v", i, err)
+	}
+	c.mu.Lock()
+	c.Nodes[i] = nil
+	c.mu.Unlock()
+}
+
+// Restart starts a killed node again on its ports with its store. It
+// returns an error rather than failing the test, so a test may restart
+// from another goroutine.
+func (c *Cluster) Restart(i int) error {
+	e, err := broker.StartEmbedded(c.opts[i])
+	if err != nil {
+		return fmt.Errorf("natstest: restart node %d: %w", i, err)
+	}
+	c.mu.Lock()
+	c.Nodes[i] = e
+	c.mu.Unlock()
+	return nil
+}
+
 // Connect opens a TCP connection to the cluster, closed in t.Cleanup.
 func (c *Cluster) Connect(t testing.TB) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(c.URLs[0]+","+c.URLs[1]+","+c.URLs[2], c.Credentials.Options()...)
+	nc, err := nats.Connect(c.URL(), append(c.Credentials.Options(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))...)
 	if err != nil {
 		t.Fatalf("natstest: connect to cluster: %v", err)
 	}
@@ -152,7 +206,12 @@ func (c *Cluster) Connect(t testing.TB) *nats.Conn {
 }
 
 func (c *Cluster) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, n := range c.Nodes {
+		if n == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = n.Shutdown(ctx)
 		cancel()

@@ -41,7 +41,7 @@ func startAPI(ctx context.Context, d *Deps, tweak func(*sandbox.Config)) (*apiHa
 		log.Info("using the OpenMoove API", "url", config.RedactURL(cfg.OpenMooveURL))
 	}
 	b, err := budget.New(ctx, d.JS, d.Topology, budget.Limits{PerHour: cfg.BudgetPerHour, PerMinute: cfg.BudgetPerMinute,
-		Logger: log.With("component", "budget")})
+		Logger: log.With("component", "budget"), Store: d.Store})
 	if err == nil {
 		h.config = b.Hooks(h.config)
 		h.config.OnResponse = apiMetrics(d.Metrics, b)

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
@@ -43,6 +44,9 @@ type Deps struct {
 	Metrics   *prometheus.Registry
 	// Mux is the HTTP listener's router; components add their routes.
 	Mux *http.ServeMux
+	// Store is told of writes NATS refuses for a full store (the budget's),
+	// so that /readyz and /status can say so.
+	Store *natserr.Watch
 }
 
 // Role is a named set of components that omq run starts together.

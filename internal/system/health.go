@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openmoove/omq/internal/budget"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/internal/status"
 )
 
@@ -45,8 +46,11 @@ func (s *System) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *System) notReady(ctx context.Context) []string {
 	var reasons []string
 	if st := s.deps.Conn.Status(); st != nats.CONNECTED {
-		reasons = append(reasons, "NATS is "+strings.ToLower(st.String()))
+		reasons = append(reasons, "NATS is "+strings.ToLower(st.String())+"; omq reconnects by itself (check that the NATS servers are up and reachable)")
 		return reasons
+	}
+	if err, since := s.deps.Store.Refused(); err != nil {
+		reasons = append(reasons, status.StoreRefused(err, since).Text)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -70,8 +74,11 @@ func (s *System) status(w http.ResponseWriter, r *http.Request) {
 	st, err := status.Read(ctx, s.deps.JS, status.Options{Topology: s.deps.Topology, StuckAfter: c.StuckAfter,
 		Budget: budget.Limits{PerHour: c.BudgetPerHour, PerMinute: c.BudgetPerMinute}})
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"state": "unknown", "reason": "cannot read NATS: " + err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"state": "unknown", "reason": "cannot read NATS: " + natserr.Explain(err).Error()})
 		return
+	}
+	if err, since := s.deps.Store.Refused(); err != nil {
+		st.AddReason(status.StoreRefused(err, since))
 	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -43,7 +43,7 @@ func newIngest(_ context.Context, d *Deps) ([]Component, error) {
 		return nil, err
 	}
 	_, err = ingest.Register(d.Mux, ingest.Options{Token: d.Config.IngestToken, MaxBytes: d.Config.IngestMaxBytes, MaxItems: d.Config.IngestMaxItems, JS: d.JS, Topology: d.Topology, Logger: d.Logger, Metrics: d.Metrics,
-		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail)})
+		Fill: table.EdgeFill(d.Config.DefaultEstateAgentEmail), Store: d.Store})
 	return nil, err
 }
 
@@ -53,7 +53,7 @@ func newMilestones(ctx context.Context, d *Deps) ([]Component, error) {
 		return nil, err
 	}
 	w, err := milestones.New(ctx, milestones.Options{Worker: d.Config.Worker(), JS: d.JS, API: d.API, Topology: d.Topology,
-		Map: m, Mode: d.Config.MilestoneMode, Grace: d.Config.TransactionGrace, Logger: d.Logger, Metrics: d.Metrics})
+		Map: m, Mode: d.Config.MilestoneMode, Address: d.Config.OutcomeAddress, Grace: d.Config.TransactionGrace, Logger: d.Logger, Metrics: d.Metrics})
 	return one(w, err)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/openmoove/omq/internal/broker"
 	"github.com/openmoove/omq/internal/httpserve"
 	"github.com/openmoove/omq/internal/logging"
+	"github.com/openmoove/omq/internal/natserr"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	// MemoryStreams keeps streams and buckets in memory (omqtest): faster to
 	// start, gone with the process.
 	MemoryStreams bool
+	// EmbeddedMaxStore caps the embedded server's JetStream file store
+	// (0: nats-server's default, 75% of the disk's free space); tests fill
+	// a small one.
+	EmbeddedMaxStore int64
 	// Sandbox, if set, adjusts the in-process sandbox's configuration
 	// before it starts (tests scale its rate limits or seed it).
 	Sandbox func(*sandbox.Config)
@@ -87,6 +92,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		Topology: cfg.Topology(),
 		Metrics:  prometheus.NewRegistry(),
 		Mux:      http.NewServeMux(),
+		Store:    &natserr.Watch{},
 	}
 	s.deps.Topology.Memory = opts.MemoryStreams
 	defer func() {
@@ -108,7 +114,7 @@ func Start(ctx context.Context, opts Options) (_ *System, err error) {
 		return nil, err
 	}
 	if _, err := streams.Apply(ctx, js, s.deps.Topology, log.With(logging.KeyComponent, "streams")); err != nil {
-		return nil, fmt.Errorf("provision streams: %w", err)
+		return nil, s.provisionError(err)
 	}
 	// Listen before the sandbox starts: it sends its webhooks to this address.
 	if err := s.listenHTTP(ctx); err != nil {
@@ -178,6 +184,7 @@ func (s *System) startNATS(ctx context.Context) error {
 			Listen:      cfg.NATSListen,
 			Logger:      s.log.With(logging.KeyComponent, "nats-server"),
 			Credentials: creds,
+			MaxStore:    s.opts.EmbeddedMaxStore,
 		})
 		if err != nil {
 			return err

@@ -65,8 +65,9 @@ type Config struct {
 	// {"field":["msg"]}. Both appear in the spec.
 	ErrorEnvelope bool
 
-	// WebhookURL, when set, receives signed property.created and
-	// property.milestone.updated webhooks. Default: none sent.
+	// WebhookURL, when set, receives signed property.created,
+	// property.milestone.created and property.milestone.updated webhooks.
+	// Default: none sent.
 	WebhookURL string
 	// WebhookSecret signs webhooks (X-OpenMoove-Signature: sha256=<hex
 	// HMAC-SHA256 of the body>). Required with WebhookURL.

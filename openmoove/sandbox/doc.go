@@ -78,8 +78,10 @@
 // # Webhooks
 //
 // With Config.WebhookURL and WebhookSecret, creating a property sends
-// property.created and completing a milestone (PATCH, CompleteMilestone)
-// sends property.milestone.updated, signed with X-OpenMoove-Signature:
+// property.created and one property.milestone.created per milestone (its
+// id, name, completed, completed_date and due_date), and completing a
+// milestone (PATCH, CompleteMilestone) sends property.milestone.updated,
+// signed with X-OpenMoove-Signature:
 // sha256=<hex HMAC-SHA256 of the body> (Sign). An answer of 400 or more, or
 // no answer, is retried after 10s, 100s and 1000s, each multiplied by
 // TimeScale (0.001 in tests). Deliveries are unordered and stop at Close.

@@ -202,9 +202,13 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request, partner st
 	p := s.createLocked(partner, req, s.nowLocked())
 	resp := p.createResponse()
 	now := s.nowLocked()
+	ms := p.milestoneViews(now)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, resp)
 	s.createdWebhook(resp, now)
+	for _, m := range ms {
+		s.milestoneWebhook(EventMilestoneCreated, resp.PropertyID, m, now)
+	}
 }
 
 // writeFieldErrors answers 400 in DRF's plain shape, or in the envelope shape
@@ -382,7 +386,7 @@ func (s *Server) updateMilestone(w http.ResponseWriter, r *http.Request, rt rout
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, v)
 	if changed {
-		s.milestoneWebhook(pid, v, now)
+		s.milestoneWebhook(EventMilestoneUpdated, pid, v, now)
 	}
 }
 

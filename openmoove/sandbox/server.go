@@ -328,7 +328,7 @@ func (s *Server) CompleteMilestone(id, name string) (openmoove.Milestone, error)
 	v, pid := m.view(now), p.id
 	s.mu.Unlock()
 	if changed {
-		s.milestoneWebhook(pid, v, now)
+		s.milestoneWebhook(EventMilestoneUpdated, pid, v, now)
 	}
 	return v, nil
 }

@@ -19,6 +19,10 @@ import (
 const (
 	EventPropertyCreated  = "property.created"
 	EventMilestoneUpdated = "property.milestone.updated"
+	// EventMilestoneCreated is sent once per milestone of a property
+	// created through POST /clients/, after property.created (delivery
+	// is unordered), as the API reference lists it.
+	EventMilestoneCreated = "property.milestone.created"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the raw body>".
@@ -107,10 +111,13 @@ func (s *Server) createdWebhook(resp openmoove.CreateClientResponse, at time.Tim
 	s.hooks.send(EventPropertyCreated, at, map[string]any{"property_id": resp.PropertyID, "property": resp.Property})
 }
 
-func (s *Server) milestoneWebhook(propertyID int64, m openmoove.Milestone, at time.Time) {
+func (s *Server) milestoneWebhook(event string, propertyID int64, m openmoove.Milestone, at time.Time) {
 	if s.hooks == nil {
 		return
 	}
-	s.hooks.send(EventMilestoneUpdated, at, map[string]any{"property_id": propertyID, "milestone": map[string]any{
-		"id": m.ID, "name": m.Name, "completed": m.Completed, "completed_date": m.CompletedAt}})
+	body := map[string]any{"id": m.ID, "name": m.Name, "completed": m.Completed, "completed_date": m.CompletedAt}
+	if event == EventMilestoneCreated {
+		body["due_date"] = m.DueDate
+	}
+	s.hooks.send(event, at, map[string]any{"property_id": propertyID, "milestone": body})
 }

@@ -26,15 +26,20 @@ func TestWebhooksSignedAndRetried(t *testing.T) {
 	const secret = "whsec_test"
 	var calls atomic.Int32
 	got := make(chan hook, 10)
+	milestoneCreated := make(chan hook, 10) // property.milestone.created, one per milestone
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		require.True(t, hmac.Equal([]byte(sandbox.Sign(secret, body)), []byte(r.Header.Get(sandbox.SignatureHeader))))
+		var h hook
+		require.NoError(t, json.Unmarshal(body, &h))
+		if h.Event == sandbox.EventMilestoneCreated {
+			milestoneCreated <- h
+			return
+		}
 		if calls.Add(1) <= 2 { // the first two attempts fail: 10ms and 100ms retries follow
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		var h hook
-		require.NoError(t, json.Unmarshal(body, &h))
 		got <- h
 	}))
 	t.Cleanup(recv.Close)
@@ -53,6 +58,28 @@ func TestWebhooksSignedAndRetried(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(h.Data, &created))
 	require.NotEmpty(t, created.Property.TransactionID)
+	p, ok := b.sb.Lookup(created.Property.TransactionID)
+	require.True(t, ok)
+	ids := map[int64]string{}
+	for range p.Milestones {
+		var mc struct {
+			PropertyID int64 `json:"property_id"`
+			Milestone  struct {
+				ID        int64     `json:"id"`
+				Name      string    `json:"name"`
+				Completed bool      `json:"completed"`
+				DueDate   time.Time `json:"due_date"`
+			} `json:"milestone"`
+		}
+		require.NoError(t, json.Unmarshal((<-milestoneCreated).Data, &mc))
+		require.Equal(t, created.PropertyID, mc.PropertyID)
+		require.False(t, mc.Milestone.Completed)
+		require.False(t, mc.Milestone.DueDate.IsZero())
+		ids[mc.Milestone.ID] = mc.Milestone.Name
+	}
+	for _, m := range p.Milestones {
+		require.Equal(t, m.Name, ids[m.ID], "property.milestone.created names every milestone with its id")
+	}
 
 	_, err := b.sb.CompleteMilestone(created.Property.TransactionID, "Instruction")
 	require.NoError(t, err)

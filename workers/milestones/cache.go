@@ -24,9 +24,21 @@ type entry struct {
 	// unread one.
 	Address    string `json:"address,omitempty"`
 	HasAddress bool   `json:"has_address,omitempty"`
+	// AddressLooked: the address was looked for (ledger) and is not known
+	// without a read; later events need not look again.
+	AddressLooked bool `json:"address_looked,omitempty"`
+	// Partial is true for an entry the webhook worker filled from
+	// property.milestone.created and property.created webhooks (FillCache)
+	// rather than from a read: it may lack milestones, so only an event's
+	// first candidate is trusted in it.
+	Partial bool `json:"partial,omitempty"`
 	// fresh is true when the milestones were read from the API during this
 	// delivery (never stored).
 	fresh bool
+	// expired is true when the entry is older than the cache's maxAge: its
+	// milestones are read again, what omq alone knows is kept (never
+	// stored).
+	expired bool
 }
 
 type cached struct {
@@ -52,7 +64,7 @@ func (e *entry) keep(old *entry) {
 	if old == nil {
 		return
 	}
-	e.Address, e.HasAddress = old.Address, old.HasAddress
+	e.Address, e.HasAddress, e.AddressLooked = old.Address, old.HasAddress, old.AddressLooked
 	for i := range e.Milestones {
 		for _, o := range old.Milestones {
 			if o.ID == e.Milestones[i].ID && o.Completed && e.Milestones[i].Completed {
@@ -85,8 +97,8 @@ type cache struct {
 	maxAge time.Duration
 }
 
-// get returns the entry for tx, or nil when absent, unreadable or older
-// than maxAge.
+// get returns the entry for tx, or nil when absent or unreadable; one
+// older than maxAge comes back expired.
 func (c *cache) get(ctx context.Context, tx string, now time.Time) (*entry, error) {
 	kve, err := c.kv.Get(ctx, tx)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -96,9 +108,10 @@ func (c *cache) get(ctx context.Context, tx string, now time.Time) (*entry, erro
 		return nil, failure.TransientError(fmt.Errorf("read milestone cache for %s: %w", tx, err))
 	}
 	var e entry
-	if json.Unmarshal(kve.Value(), &e) != nil || now.Sub(e.FetchedAt) > c.maxAge {
+	if json.Unmarshal(kve.Value(), &e) != nil {
 		return nil, nil
 	}
+	e.expired = now.Sub(e.FetchedAt) > c.maxAge
 	return &e, nil
 }
 

@@ -21,9 +21,19 @@
 //     done"); otherwise PATCHes it completed (a 404 on a cached id reads the
 //     milestones once more; a 404 or 405 after that is permanent and names
 //     --milestone-mode notify), and records the completion;
-//  5. reads the property's address once per transaction, and publishes
-//     milestone_completed (transaction, milestone, address, actor, event id,
-//     time) with Nats-Msg-Id "milestone_completed:<event id>".
+//  5. publishes milestone_completed (transaction, milestone, address,
+//     actor, event id, time) with Nats-Msg-Id
+//     "milestone_completed:<event id>". The address is the one omq knows
+//     without a call: the ledger's, for a property omq created (the first
+//     address line of its 201), or a property.created webhook's; otherwise
+//     the field is left out, unless --outcome-address read (Config.Address
+//     AddressRead) reads GET /properties/{id}/ once per transaction.
+//
+// So a transaction costs one milestones read, and each event one update:
+// the minimum. With webhooks on, the webhook worker fills the cache from
+// property.milestone.created for a property omq created (FillCache), and
+// the read is spared too. Such a partial entry may lack milestones, so an
+// event whose first candidate it lacks reads the list as before.
 //
 // Events of one transaction are serialised within a process, so a burst for
 // a new transaction costs one milestones read. With --milestone-mode notify

@@ -18,6 +18,7 @@ import (
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
+	"github.com/openmoove/omq/workers/properties"
 )
 
 // Modes of the worker.
@@ -27,6 +28,18 @@ const (
 	// ModeNotify publishes the outcome without the update call, for an API
 	// without the update endpoint.
 	ModeNotify = "notify"
+)
+
+// Where a milestone_completed outcome's address comes from (Config.Address,
+// --outcome-address).
+const (
+	// AddressKnown (the default): the address omq knows without a call —
+	// the ledger, for a property omq created, or a property.created
+	// webhook. Otherwise the outcome has no address field.
+	AddressKnown = "known"
+	// AddressRead: as AddressKnown, else one GET /properties/{id}/ per
+	// transaction.
+	AddressRead = "read"
 )
 
 // Defaults of Config.
@@ -50,6 +63,8 @@ type Config struct {
 	Map events.MilestoneMap
 	// Mode is ModeComplete (default) or ModeNotify.
 	Mode string
+	// Address is AddressKnown (default) or AddressRead.
+	Address string
 	// Grace is how long after an event's publish a 404 for its transaction
 	// is treated as transient (its creation may still be queued). Default
 	// DefaultGrace, 10m.
@@ -76,6 +91,7 @@ const (
 // Handler turns one event into at most one milestone completion.
 type Handler struct {
 	cfg    Config
+	ledger *properties.Ledger
 	cache  cache
 	locks  locks
 	log    *slog.Logger
@@ -97,6 +113,12 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.Mode != ModeComplete && cfg.Mode != ModeNotify {
 		return nil, fmt.Errorf("milestones: mode %q: want %s or %s", cfg.Mode, ModeComplete, ModeNotify)
 	}
+	if cfg.Address == "" {
+		cfg.Address = AddressKnown
+	}
+	if cfg.Address != AddressKnown && cfg.Address != AddressRead {
+		return nil, fmt.Errorf("milestones: outcome address %q: want %s or %s", cfg.Address, AddressKnown, AddressRead)
+	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
@@ -113,7 +135,11 @@ func NewHandler(ctx context.Context, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("milestones: bucket %s: %w (run omq streams apply)", cfg.Topology.MilestonesBucket(), err)
 	}
-	h := &Handler{cfg: cfg, cache: cache{kv: kv, maxAge: cfg.CacheMaxAge}, log: cfg.Logger}
+	ledger, err := properties.OpenLedger(ctx, cfg.JS, cfg.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("milestones: %w", err)
+	}
+	h := &Handler{cfg: cfg, ledger: ledger, cache: cache{kv: kv, maxAge: cfg.CacheMaxAge}, log: cfg.Logger}
 	h.counts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "omq_milestone_events_total", Help: "Events the milestone worker finished, by result.",
 	}, []string{"result"})
@@ -155,14 +181,15 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 	if err != nil {
 		return err
 	}
-	if e == nil {
-		if e, err = h.refresh(ctx, ev, m, nil); err != nil {
+	if e == nil || e.expired {
+		if e, err = h.refresh(ctx, ev, m, e); err != nil {
 			return err
 		}
 	}
 	target := pick(e, candidates)
-	if target == nil && !e.fresh {
-		// The template may have changed since it was cached.
+	if !e.fresh && (target == nil || (e.Partial && target.Name != candidates[0])) {
+		// The template may have changed since it was cached, or a
+		// partial entry may lack an earlier candidate.
 		if e, err = h.refresh(ctx, ev, m, e); err != nil {
 			return err
 		}
@@ -192,15 +219,8 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 			return nil
 		}
 	}
-	if !e.HasAddress {
-		p, err := h.cfg.API.Property(ctx, ev.TransactionID)
-		if err != nil {
-			return err
-		}
-		e.Address, e.HasAddress = p.PropertyPack.Address.Line1, true
-		if err := h.cache.put(ctx, ev.TransactionID, e); err != nil {
-			return err
-		}
+	if err := h.address(ctx, ev, e); err != nil {
+		return err
 	}
 	if _, err := events.PublishOutcome(ctx, h.cfg.JS, h.cfg.Topology, h.outcome(ev, e, target)); err != nil {
 		return err
@@ -279,17 +299,48 @@ func (h *Handler) refresh(ctx context.Context, ev events.Event, m *workers.Messa
 	return e, h.cache.put(ctx, ev.TransactionID, e)
 }
 
+// address finds the property's address once per transaction, without a
+// call when omq knows it: a property.created webhook may have put it in the
+// cache, and the ledger has it for a property omq created. Only with
+// AddressRead does an unknown address cost a read; with AddressKnown the
+// entry remembers that it was looked for, so later events look no more.
+func (h *Handler) address(ctx context.Context, ev events.Event, e *entry) error {
+	if e.HasAddress || (e.AddressLooked && h.cfg.Address == AddressKnown) {
+		return nil
+	}
+	le, err := h.ledger.ByTransaction(ctx, ev.TransactionID)
+	switch {
+	case err == nil && le.Address != "":
+		e.Address, e.HasAddress = le.Address, true
+	case err != nil && !errors.Is(err, properties.ErrNoEntry):
+		return err
+	case h.cfg.Address == AddressRead:
+		p, err := h.cfg.API.Property(ctx, ev.TransactionID)
+		if err != nil {
+			return err
+		}
+		e.Address, e.HasAddress = p.PropertyPack.Address.Line1, true
+	default:
+		e.AddressLooked = true
+	}
+	return h.cache.put(ctx, ev.TransactionID, e)
+}
+
 func (h *Handler) outcome(ev events.Event, e *entry, target *cached) events.Outcome {
+	data := map[string]any{
+		"milestone": target.Name, "milestone_id": target.ID,
+		"actor": ev.Actor, "event_type": ev.Type, "mode": h.cfg.Mode,
+	}
+	if e.HasAddress {
+		data["address"] = e.Address
+	}
 	return events.Outcome{
 		ID:            events.OutcomeID(events.OutcomeMilestoneCompleted, ev.ID),
 		Kind:          events.OutcomeMilestoneCompleted,
 		OccurredAt:    h.cfg.Now().UTC(),
 		TransactionID: ev.TransactionID,
 		EventID:       ev.ID,
-		Data: map[string]any{
-			"milestone": target.Name, "milestone_id": target.ID, "address": e.Address,
-			"actor": ev.Actor, "event_type": ev.Type, "mode": h.cfg.Mode,
-		},
+		Data:          data,
 	}
 }
 

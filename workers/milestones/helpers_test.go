@@ -23,6 +23,7 @@ import (
 	"github.com/openmoove/omq/openmoove"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/streams"
+	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
 )
 
@@ -36,6 +37,8 @@ type bundle struct {
 	top     streams.Topology
 	sb      *sandbox.Server
 	handler *milestones.Handler
+	api     *openmoove.Client
+	worker  workers.Config
 }
 
 type opts struct {
@@ -78,7 +81,7 @@ func setup(t testing.TB, o opts) *bundle {
 	m, err := events.LoadMilestoneMap(cfg.MilestoneMap)
 	require.NoError(t, err)
 	w, err := milestones.New(ctx, milestones.Options{Worker: cfg.Worker(), JS: s.JS, API: api, Topology: top,
-		Map: m, Mode: cfg.MilestoneMode, Grace: cfg.TransactionGrace, Logger: o.log, Metrics: prometheus.NewRegistry()})
+		Map: m, Mode: cfg.MilestoneMode, Address: cfg.OutcomeAddress, Grace: cfg.TransactionGrace, Logger: o.log, Metrics: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() {
@@ -86,7 +89,7 @@ func setup(t testing.TB, o opts) *bundle {
 		defer cancel()
 		require.NoError(t, w.Stop(c))
 	})
-	return &bundle{js: s.JS, nc: s.Conn, top: top, sb: sb, handler: w.Handler}
+	return &bundle{js: s.JS, nc: s.Conn, top: top, sb: sb, handler: w.Handler, api: api, worker: cfg.Worker()}
 }
 
 func (b *bundle) property(t testing.TB, saleMethod string) string {

@@ -32,6 +32,8 @@ type Options struct {
 	Map events.MilestoneMap
 	// Mode is ModeComplete (default) or ModeNotify.
 	Mode string
+	// Address is Config.Address: AddressKnown (default) or AddressRead.
+	Address string
 	// Grace is Config.Grace. Default DefaultGrace.
 	Grace time.Duration
 	// CacheMaxAge is Config.CacheMaxAge. Default DefaultCacheMaxAge; tests
@@ -52,7 +54,7 @@ type Worker struct {
 // subject with a Handler built from o.
 func New(ctx context.Context, o Options) (*Worker, error) {
 	h, err := NewHandler(ctx, Config{
-		API: o.API, JS: o.JS, Topology: o.Topology, Map: o.Map, Mode: o.Mode,
+		API: o.API, JS: o.JS, Topology: o.Topology, Map: o.Map, Mode: o.Mode, Address: o.Address,
 		Grace: o.Grace, CacheMaxAge: o.CacheMaxAge, Logger: o.Logger, Metrics: o.Metrics,
 	})
 	if err != nil {

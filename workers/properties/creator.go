@@ -250,6 +250,7 @@ func (c *Creator) create(ctx context.Context, log *slog.Logger, e Entry, rev uin
 		}
 	}
 	log.Info("property created", logging.KeyTx, resp.Property.TransactionID, "property_id", resp.PropertyID)
+	e.Address = resp.Property.PropertyPack.Address.Line1
 	return c.record(ctx, e, rev, resp.PropertyID, resp.Property.TransactionID, false)
 }
 
@@ -289,6 +290,9 @@ func (c *Creator) record(ctx context.Context, e Entry, rev uint64, propertyID in
 	e.NotCreated, e.Owner = false, ""
 	if err := c.ledger.claim(ctx, propertyID, e.RequestID); err != nil {
 		return failure.TransientError(fmt.Errorf("claim property %d: %w", propertyID, err))
+	}
+	if err := c.ledger.index(ctx, txID, e.RequestID); err != nil {
+		return failure.TransientError(fmt.Errorf("index transaction %s: %w", txID, err))
 	}
 	rev, err := c.ledger.put(ctx, e, rev)
 	if err != nil {

@@ -55,6 +55,11 @@ type Entry struct {
 
 	PropertyID    int64  `json:"property_id,omitempty"`
 	TransactionID string `json:"transaction_id,omitempty"`
+	// Address is the first address line of the created property as the
+	// 201 gave it (PDTF propertyPack.address.line1), so milestone outcomes
+	// name it without reading the property; empty when the property was
+	// reconciled (found by listing, which gives no line1).
+	Address string `json:"address,omitempty"`
 	// Reconciled is true when the property was found by listing after a
 	// crash rather than from the 201.
 	Reconciled bool `json:"reconciled,omitempty"`
@@ -67,9 +72,11 @@ type Entry struct {
 }
 
 // Ledger is the idempotency ledger in the LEDGER bucket: request_id →
-// Entry under "req.<base64url(request_id)>", and property id → request_id
+// Entry under "req.<base64url(request_id)>", property id → request_id
 // under "prop.<id>" (the claim that keeps reconciliation from adopting
-// another request's property).
+// another request's property), and transaction id → request_id under
+// "tx.<base64url(transaction id)>" (how the milestone and webhook workers
+// find a property omq created without asking the API).
 type Ledger struct {
 	kv jetstream.KeyValue
 }
@@ -96,6 +103,10 @@ func EntryKey(requestID string) string {
 }
 
 func claimKey(propertyID int64) string { return "prop." + strconv.FormatInt(propertyID, 10) }
+
+func txKey(transactionID string) string {
+	return "tx." + base64.RawURLEncoding.EncodeToString([]byte(transactionID))
+}
 
 // Get returns the entry of requestID and its revision, or ErrNoEntry.
 func (l *Ledger) Get(ctx context.Context, requestID string) (Entry, uint64, error) {
@@ -158,4 +169,45 @@ func (l *Ledger) claimedBy(ctx context.Context, propertyID int64) (string, error
 		return "", err
 	}
 	return string(kve.Value()), nil
+}
+
+// index records that transactionID was created for requestID; an index that
+// exists is left alone.
+func (l *Ledger) index(ctx context.Context, transactionID, requestID string) error {
+	_, err := l.kv.Create(ctx, txKey(transactionID), []byte(requestID))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return err
+	}
+	return nil
+}
+
+// ByTransaction returns the created entry of the property omq created
+// with transaction id tx, or ErrNoEntry when omq did not create it (or
+// created it before the ledger kept this index).
+func (l *Ledger) ByTransaction(ctx context.Context, tx string) (Entry, error) {
+	kve, err := l.kv.Get(ctx, txKey(tx))
+	return l.created(ctx, kve, err)
+}
+
+// ByPropertyID returns the created entry of the property omq created with
+// numeric id pid, or ErrNoEntry.
+func (l *Ledger) ByPropertyID(ctx context.Context, pid int64) (Entry, error) {
+	kve, err := l.kv.Get(ctx, claimKey(pid))
+	return l.created(ctx, kve, err)
+}
+
+// created follows an index entry (its value a request_id) to a created
+// entry.
+func (l *Ledger) created(ctx context.Context, kve jetstream.KeyValueEntry, err error) (Entry, error) {
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Entry{}, ErrNoEntry
+	}
+	if err != nil {
+		return Entry{}, failure.TransientError(fmt.Errorf("read ledger: %w", err))
+	}
+	e, _, err := l.Get(ctx, string(kve.Value()))
+	if err == nil && e.State != StateCreated {
+		return Entry{}, ErrNoEntry
+	}
+	return e, err
 }

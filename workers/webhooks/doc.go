@@ -4,8 +4,20 @@
 // workers), durable consumer "webhooks".
 //
 //   - property.created: the property is tracked by the poller (TRACKING
-//     bucket), with its numeric id.
-//   - property.milestone.* (updated, completed, created): the milestone
+//     bucket), with its numeric id, and its first address line goes into
+//     the milestone worker's cache for its outcomes (milestones.FillAddress).
+//   - property.milestone.created: the milestone goes into the milestone
+//     worker's cache (milestones.FillMilestone: an entry is made if there
+//     is none, a state it holds is never changed), so the property's first
+//     event needs no milestones read; announced as milestone_added if the
+//     snapshot lacks it. The property is resolved only without a call —
+//     tracked, or created by omq (the ledger links its numeric id and
+//     transaction id); otherwise the webhook is tried again for 10 seconds
+//     after its receipt (its property.created or the ledger entry is
+//     usually just behind), then acknowledged unapplied
+//     ("unknown_property"): a read to save a read saves nothing. It claims
+//     no freshness stamp, since it changes no state omq holds.
+//   - property.milestone.* (updated, completed): the milestone
 //     worker's cache (MILESTONES bucket) is updated, and when the milestone's
 //     state is news — the poller's snapshot does not already hold it — the
 //     same milestone_completed / milestone_reopened outcome the poller would
@@ -63,6 +75,7 @@
 // any other is "other".
 //
 // The numeric property_id of a webhook is resolved to its transaction
-// through the TRACKING index; for a property omq does not track, one read
-// of GET /properties/{id}/ (through the shared budget) finds it.
+// through the TRACKING index, then the ledger (properties omq created); for
+// any other property, one read of GET /properties/{id}/ (through the shared
+// budget) finds it — except for property.milestone.created, above.
 package webhooks

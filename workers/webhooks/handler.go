@@ -23,6 +23,7 @@ import (
 	"github.com/openmoove/omq/streams"
 	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/milestones"
+	"github.com/openmoove/omq/workers/properties"
 )
 
 // Name is the worker's (and its durable consumer's) name.
@@ -33,7 +34,18 @@ const (
 	EventPropertyCreated = "property.created"
 	EventPropertyUpdated = "property.updated"
 	EventMilestonePrefix = "property.milestone."
+	// EventMilestoneCreated fills the milestone worker's cache (see
+	// resolveGrace).
+	EventMilestoneCreated = "property.milestone.created"
 )
+
+// resolveGrace is how long after its receipt a property.milestone.created
+// whose property omq cannot yet resolve without a call (neither tracked nor
+// in the ledger) is tried again: its property.created, or the property
+// worker's ledger entry, is usually milliseconds behind. After it the
+// webhook is acknowledged unapplied, never resolved by a read: a read to
+// save a read is no saving.
+const resolveGrace = 10 * time.Second
 
 // DefaultMaxAge is Options.MaxAge's default (and --webhook-max-age's):
 // OpenMoove retries for about 20 minutes, and the 10 more cover its
@@ -75,6 +87,7 @@ const maxLoggedUnknown = 100
 type Handler struct {
 	o        Options
 	store    *poller.Store
+	ledger   *properties.Ledger
 	cache    jetstream.KeyValue
 	stamps   stamps
 	log      *slog.Logger
@@ -125,7 +138,11 @@ func NewHandler(ctx context.Context, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: bucket %s: %w (run omq streams apply)", o.Topology.MilestonesBucket(), err)
 	}
-	h := &Handler{o: o, store: store, cache: cache, stamps: stamps{kv: cache}, log: o.Logger.With(logging.KeyComponent, "webhooks")}
+	ledger, err := properties.OpenLedger(ctx, o.JS, o.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: %w", err)
+	}
+	h := &Handler{o: o, store: store, ledger: ledger, cache: cache, stamps: stamps{kv: cache}, log: o.Logger.With(logging.KeyComponent, "webhooks")}
 	h.counts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_webhook_events_total",
 		Help: "Webhooks handled by the webhook worker, by event (the known names, else other) and result."}, []string{"event", "result"})
 	h.stale = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "omq_webhook_stale_total",
@@ -184,7 +201,9 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) error {
 	case env.Event == EventPropertyUpdated:
 		result, err = h.fresh(ctx, m, env, h.updated)
 	case strings.HasPrefix(env.Event, EventMilestonePrefix):
-		result, err = h.fresh(ctx, m, env, h.milestone)
+		result, err = h.fresh(ctx, m, env, func(ctx context.Context, env envelope, at time.Time) (string, error) {
+			return h.milestone(ctx, m, env, at)
+		})
 	default:
 		if h.firstUnknown(env.Event) {
 			h.log.Warn("webhook event omq does not handle; left in the stream", "event", env.Event, logging.KeySubject, m.Subject)
@@ -267,6 +286,12 @@ func (h *Handler) created(ctx context.Context, env envelope, at time.Time) (stri
 	if err != nil {
 		return "", err
 	}
+	// The milestone worker's outcomes name the address; this spares a read.
+	if line1 := d.Property.PropertyPack.Address.Line1; line1 != "" {
+		if err := milestones.FillAddress(ctx, h.cache, d.Property.TransactionID, line1, time.Now()); err != nil {
+			return "", err
+		}
+	}
 	if added {
 		h.log.Info("tracking property announced by webhook", logging.KeyTx, d.Property.TransactionID, "property_id", d.PropertyID)
 		return "tracked", nil
@@ -298,7 +323,7 @@ func (h *Handler) updated(ctx context.Context, env envelope, at time.Time) (stri
 	return "poll_soon", nil
 }
 
-func (h *Handler) milestone(ctx context.Context, env envelope, at time.Time) (string, error) {
+func (h *Handler) milestone(ctx context.Context, msg *workers.Message, env envelope, at time.Time) (string, error) {
 	var d milestoneData
 	if err := json.Unmarshal(env.Data, &d); err != nil || d.PropertyID == 0 || d.Milestone.ID == 0 {
 		return "", failure.PermanentError(errors.New("webhooks: milestone webhook without data.property_id and data.milestone.id"))
@@ -309,6 +334,9 @@ func (h *Handler) milestone(ctx context.Context, env envelope, at time.Time) (st
 		done := d.Milestone.CompletedDate.UTC()
 		m.CompletedAt = &done
 	}
+	if env.Event == EventMilestoneCreated {
+		return h.milestoneCreated(ctx, msg, env.Event, d.PropertyID, m)
+	}
 	key := milestoneKey(d.PropertyID, m.ID)
 	for range 5 {
 		prev, err := h.stamps.get(ctx, key)
@@ -318,7 +346,7 @@ func (h *Handler) milestone(ctx context.Context, env envelope, at time.Time) (st
 		if prev.older(at) {
 			return h.skip(env, StaleSuperseded, at, "applied", prev.At.UTC().Format(time.RFC3339)), nil
 		}
-		t, tx, err := h.resolve(ctx, d.PropertyID)
+		t, tx, err := h.resolve(ctx, d.PropertyID, true)
 		if err != nil {
 			return "", err
 		}
@@ -341,6 +369,35 @@ func (h *Handler) milestone(ctx context.Context, env envelope, at time.Time) (st
 		return result, h.settle(ctx, env.Event, key, at, d.PropertyID)
 	}
 	return "", failure.TransientError(fmt.Errorf("webhooks: milestone %d of property %d: too many concurrent webhooks", m.ID, d.PropertyID))
+}
+
+// milestoneCreated fills the milestone worker's cache with a milestone
+// OpenMoove announced, so its first event needs no read; it resolves the
+// property only without a call (tracked, or created by omq). It changes no
+// state omq holds — not the cache's, not the snapshot's — so it claims no
+// stamp: a late one is harmless.
+func (h *Handler) milestoneCreated(ctx context.Context, msg *workers.Message, event string, pid int64, m poller.Milestone) (string, error) {
+	t, tx, err := h.resolve(ctx, pid, false)
+	if errors.Is(err, errUnresolved) {
+		if age := time.Since(msg.Published); !msg.Published.IsZero() && age < resolveGrace {
+			return "", failure.SnoozeError(fmt.Errorf("webhooks: property %d of a %s is not yet known to omq (%s after receipt); trying again for up to %s: %w",
+				pid, event, age.Round(time.Millisecond), resolveGrace, err), resolveGrace/10)
+		}
+		return "unknown_property", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	result := "known"
+	if t == nil || t.Snapshot == nil || t.Snapshot.Milestone(m.ID) == nil {
+		if result, err = h.announce(ctx, event, t, tx, pid, m); err != nil {
+			return "", err
+		}
+	}
+	if err := milestones.FillMilestone(ctx, h.cache, tx, m.ID, m.Name, m.Completed, time.Now()); err != nil {
+		return "", err
+	}
+	return result, nil
 }
 
 // apply announces a milestone's state and writes it to the cache.
@@ -366,7 +423,7 @@ func (h *Handler) settle(ctx context.Context, event, key string, at time.Time, p
 		if err != nil || cur == nil || !cur.At.After(at) || cur.Milestone == nil {
 			return err
 		}
-		t, tx, err := h.resolve(ctx, pid)
+		t, tx, err := h.resolve(ctx, pid, true)
 		if err != nil {
 			return err
 		}
@@ -421,15 +478,29 @@ func (h *Handler) propertyFresh(ctx context.Context, env envelope, pid int64, at
 	return false, failure.TransientError(fmt.Errorf("webhooks: property %d: too many concurrent webhooks", pid))
 }
 
-// resolve finds the transaction of a numeric property id: tracked, or one
-// API read.
-func (h *Handler) resolve(ctx context.Context, pid int64) (*poller.Tracked, string, error) {
+// errUnresolved: the property is neither tracked nor created by omq, and
+// resolve was told not to read it.
+var errUnresolved = errors.New("property neither tracked nor in the ledger")
+
+// resolve finds the transaction of a numeric property id: tracked, created
+// by omq (the ledger links the two ids), or, if read, one API read.
+func (h *Handler) resolve(ctx context.Context, pid int64, read bool) (*poller.Tracked, string, error) {
 	t, err := h.store.ByPropertyID(ctx, pid)
 	if err == nil {
 		return t, t.TransactionID, nil
 	}
 	if !errors.Is(err, poller.ErrNotTracked) {
 		return nil, "", err
+	}
+	e, err := h.ledger.ByPropertyID(ctx, pid)
+	if err == nil {
+		return nil, e.TransactionID, nil
+	}
+	if !errors.Is(err, properties.ErrNoEntry) {
+		return nil, "", err
+	}
+	if !read {
+		return nil, "", errUnresolved
 	}
 	p, err := h.o.API.Property(ctx, strconv.FormatInt(pid, 10))
 	if err != nil {

@@ -77,12 +77,21 @@ func setup(t *testing.T) *bundle {
 	return &bundle{js: s.JS, top: top, sb: sb, api: api, store: store, logs: logs, hook: hs.URL + webhookreceiver.Path, reg: reg}
 }
 
+// create creates a property on the sandbox and waits until the webhooks
+// of its creation (property.created, one property.milestone.created per
+// milestone) are handled, so what a test sends next is not raced by them.
 func (b *bundle) create(t *testing.T) (string, int64) {
 	t.Helper()
+	before := len(b.msgs(t, b.top.WebhooksStream(), ""))
 	resp, err := b.api.CreateClient(context.Background(), &openmoove.CreateClientRequest{FirstName: "Ada", LastName: "Lovelace",
 		Email: "ada@example.com", PhoneNumber: "+447700900001", PropertyAddress: "1 Test Street", PropertyPostcode: "SW1A 1AA",
 		EstateAgentEmail: "agent@example.com"})
 	require.NoError(t, err)
+	p, ok := b.sb.Lookup(resp.Property.TransactionID)
+	require.True(t, ok)
+	require.Eventually(t, func() bool { return len(b.msgs(t, b.top.WebhooksStream(), "")) == before+1+len(p.Milestones) },
+		5*time.Second, 5*time.Millisecond, "the creation's webhooks are stored")
+	b.drained(t)
 	return resp.Property.TransactionID, resp.PropertyID
 }
 
