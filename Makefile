@@ -50,8 +50,8 @@ FUZZ_TARGETS := \
 	./events:FuzzParseEvent \
 	./events:FuzzDecodeCreateProperty \
 	./events:FuzzLoadMilestoneMap \
-	./internal/cli:FuzzImportCSV \
-	./internal/cli:FuzzImportJSONL \
+	./internal/imports:FuzzImportCSV \
+	./internal/imports:FuzzImportJSONL \
 	./internal/webhookreceiver:FuzzVerify \
 	./internal/webhookreceiver:FuzzEventOf \
 	./workers/webhooks:FuzzDecodeEnvelope \

@@ -141,7 +141,14 @@ func TestApplyOnClusterWithReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	top := streams.Topology{Prefix: "openmoove", Replicas: 3}
-	if _, err := streams.Apply(ctx(t), js, top, nil); err != nil {
+	// Apply creates every stream and bucket (fourteen, each R3) one after
+	// another, and each is a new Raft group the three servers elect a
+	// leader for: seconds each on a loaded 2-core machine, so the 20 s of
+	// ctx(t) ran out once. Two minutes is the bound of the work, not of a
+	// speed; a real hang still fails.
+	applyCtx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if _, err := streams.Apply(applyCtx, js, top, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err := js.Stream(ctx(t), "OPENMOOVE_EVENTS")

@@ -77,6 +77,7 @@ func (t Topology) MilestonesBucket() string { return t.name("MILESTONES") } // m
 func (t Topology) LedgerBucket() string     { return t.name("LEDGER") }     // request_id → creation state
 func (t Topology) TrackingBucket() string   { return t.name("TRACKING") }   // polled properties and snapshots
 func (t Topology) ReplayJobsBucket() string { return t.name("REPLAYJOBS") } // dead-letter replay jobs and their progress
+func (t Topology) ImportsBucket() string    { return t.name("IMPORTS") }    // files omq import queued, row by row
 
 // EventSubject is the subject of an upstream event of the given type.
 func (t Topology) EventSubject(eventType string) string {
@@ -214,5 +215,6 @@ func (t Topology) Buckets() []jetstream.KeyValueConfig {
 		kv(t.LedgerBucket(), "property creations by request_id: pending or created", 0, 1),
 		kv(t.TrackingBucket(), "properties the poller follows, with their last snapshot", 0, 1),
 		kv(t.ReplayJobsBucket(), "dead-letter replay jobs: filter, count, progress, cancelled", 30*day, 1),
+		kv(t.ImportsBucket(), "files omq import queued: who, when, and each row's line and request_id", 0, 1),
 	}
 }

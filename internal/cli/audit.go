@@ -18,8 +18,9 @@ func newAuditCmd(e *Env) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Show the audit trail: who did what in the console, newest first",
-		Long: `Show the operator actions taken in the console, newest first: when, who
+		Short: "Show the audit trail: who did what in the console and with omq, newest first",
+		Long: `Show the operator actions taken in the console, and with omq breaker
+probe|resume and omq import (who: cli:<OS user>), newest first: when, who
 (and their role), what, on what, the filter of a bulk action, how many
 messages it touched, and the result. --json adds the diff of an edit.
 The trail is the AUDIT stream, kept a year.`,

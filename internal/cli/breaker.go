@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
+	"github.com/openmoove/omq/internal/audit"
 	"github.com/openmoove/omq/internal/budget"
 	"github.com/openmoove/omq/internal/status"
 	"github.com/openmoove/omq/internal/system"
@@ -96,7 +98,9 @@ nothing; exit status 1 when the probe fails.`,
 			return err
 		}
 		defer nc.Close()
-		return probe(ctx, e.Stdout, js, cfg)
+		err = probe(ctx, e.Stdout, js, cfg)
+		auditCLI(ctx, e, js, cfg, audit.Entry{Kind: "breaker.probe", Target: "the API"}, err)
+		return err
 	}
 	return cmd
 }
@@ -139,12 +143,26 @@ delay ends (at most the pause); everything queued behind them flows at once.`,
 			fmt.Fprintln(e.Stdout, "nothing to resume: no worker is paused and every breaker is closed")
 			return nil
 		}
-		if err := probe(ctx, e.Stdout, js, cfg); err != nil {
-			return fmt.Errorf("not resumed, %w (nothing changed: the breaker probes again by itself at the end of each pause; run this again once the API answers)", err)
-		}
-		return resume(ctx, e.Stdout, js, cfg, targets)
+		err = probeAndResume(ctx, e, js, cfg, targets)
+		auditCLI(ctx, e, js, cfg, audit.Entry{Kind: "breaker.resume", Target: workerNames(targets), Count: len(targets)}, err)
+		return err
 	}
 	return cmd
+}
+
+func probeAndResume(ctx context.Context, e *Env, js jetstream.JetStream, cfg *config.Config, targets []breakerRow) error {
+	if err := probe(ctx, e.Stdout, js, cfg); err != nil {
+		return fmt.Errorf("not resumed, %w (nothing changed: the breaker probes again by itself at the end of each pause; run this again once the API answers)", err)
+	}
+	return resume(ctx, e.Stdout, js, cfg, targets)
+}
+
+func workerNames(rows []breakerRow) string {
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r.Worker
+	}
+	return strings.Join(names, ", ")
 }
 
 func readStatusFor(e *Env, cmd *cobra.Command, cfg *config.Config, name string) (*status.Status, error) {

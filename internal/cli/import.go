@@ -2,22 +2,19 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/openmoove/omq/config"
-	"github.com/openmoove/omq/events"
-	"github.com/openmoove/omq/internal/natserr"
-	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/workers/properties"
+	"github.com/openmoove/omq/internal/audit"
+	"github.com/openmoove/omq/internal/imports"
 )
 
 func newImportCmd(e *Env) *cobra.Command {
@@ -59,60 +56,56 @@ could not be queued.`,
 		if err := e.loadConfig(cmd, cfg); err != nil {
 			return err
 		}
-		rows, err := loadImport(cfg, args[0], format)
+		file, rows, err := imports.Load(cfg, args[0], format)
 		if err != nil {
 			return err
 		}
-		return runImport(cmd.Context(), e, cfg, rows, dryRun)
+		return runImport(cmd.Context(), e, cfg, file, rows, dryRun)
 	}
 	cmd.AddCommand(newImportStatusCmd(e))
 	return cmd
 }
 
-// importSummary counts what omq import did.
-type importSummary struct {
-	queued, invalid, already, failed int
-}
-
-func runImport(ctx context.Context, e *Env, cfg *config.Config, rows []importRow, dryRun bool) error {
-	var s importSummary
-	var valid []importRow
+func runImport(ctx context.Context, e *Env, cfg *config.Config, file imports.File, rows []imports.Row, dryRun bool) error {
+	valid := 0
 	for _, r := range rows {
-		if r.valid() {
-			valid = append(valid, r)
+		if r.Valid() {
+			valid++
 			continue
 		}
-		s.invalid++
-		fmt.Fprintf(e.Stderr, "line %d: %s\n", r.Line, r.problems())
+		fmt.Fprintf(e.Stderr, "line %d: %s\n", r.Line, r.Problems())
 	}
 	if dryRun {
-		fmt.Fprintf(e.Stdout, "dry run: %d valid, %d invalid; nothing queued\n", len(valid), s.invalid)
-		if s.invalid > 0 {
-			return fmt.Errorf("%s invalid; fix them, then import without --dry-run", rowCount(s.invalid))
+		invalid := len(rows) - valid
+		fmt.Fprintf(e.Stdout, "dry run: %d valid, %d invalid; nothing queued\n", valid, invalid)
+		if invalid > 0 {
+			return fmt.Errorf("%s invalid; fix them, then import without --dry-run", rowCount(invalid))
 		}
 		return nil
 	}
-	if len(valid) > 0 {
-		if err := publishRows(ctx, e, cfg, valid, &s); err != nil {
+	s := imports.Summary{Invalid: len(rows) - valid}
+	if valid > 0 {
+		var err error
+		if s, err = queueImport(ctx, e, cfg, file, rows); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.Stdout, "queued %d, invalid %d, already queued %d", s.queued, s.invalid, s.already)
-	if s.failed > 0 {
-		fmt.Fprintf(e.Stdout, ", not queued %d", s.failed)
+	fmt.Fprintf(e.Stdout, "queued %d, invalid %d, already queued %d", s.Queued, s.Invalid, s.Already)
+	if s.Failed > 0 {
+		fmt.Fprintf(e.Stdout, ", not queued %d", s.Failed)
 	}
 	fmt.Fprintln(e.Stdout)
-	if s.failed > 0 {
-		return fmt.Errorf("%d rows could not be queued; run the import again (queued rows are not queued twice)", s.failed)
+	if s.Failed > 0 {
+		return fmt.Errorf("%d rows could not be queued; run the import again (queued rows are not queued twice)", s.Failed)
 	}
 	return invalidErr(s)
 }
 
-func invalidErr(s importSummary) error {
-	if s.invalid == 0 {
+func invalidErr(s imports.Summary) error {
+	if s.Invalid == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s invalid, not queued; fix them and import the file again (queued rows are not queued twice)", rowCount(s.invalid))
+	return fmt.Errorf("%s invalid, not queued; fix them and import the file again (queued rows are not queued twice)", rowCount(s.Invalid))
 }
 
 // rowCount is "1 row" or "n rows".
@@ -123,64 +116,65 @@ func rowCount(n int) string {
 	return fmt.Sprintf("%d rows", n)
 }
 
-// publishRows queues the valid rows that the ledger does not already know.
-func publishRows(ctx context.Context, e *Env, cfg *config.Config, rows []importRow, s *importSummary) error {
+// queueImport queues the valid rows the ledger does not already know,
+// records the file in the IMPORTS bucket for the console's Imports page,
+// and puts the import on the audit trail.
+func queueImport(ctx context.Context, e *Env, cfg *config.Config, file imports.File, rows []imports.Row) (imports.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	nc, js, err := connect(ctx, cfg, "omq import")
 	if err != nil {
-		return err
+		return imports.Summary{}, err
 	}
 	defer nc.Close()
 	top := cfg.Topology()
-	ledger, err := natsCall(ctx, e, "open the ledger", func(ctx context.Context) (*properties.Ledger, error) { return properties.OpenLedger(ctx, js, top) })
-	if err != nil {
-		return err
+	bar := newBar(e.Stderr, len(rows)-invalidRows(rows), "queueing")
+	opts := imports.QueueOptions{Timeout: e.natsTimeout(), NotQueued: func(what string, err error) {
+		fmt.Fprintf(e.Stderr, "%s: not queued: %v\n", what, err)
+	}}
+	if bar != nil {
+		opts.Row = func() { _ = bar.Add(1) }
 	}
 	tp, flush, err := startTracing(ctx, cfg)
 	if err != nil {
-		return err
+		return imports.Summary{}, err
 	}
 	defer flush()
-	// Rows of an import are bulk work: live events go first (README, Lanes).
-	pub, err := publisher.New(nc, publisher.WithPrefix(top.Prefix), publisher.WithLane(events.LaneBulk), publisher.WithTracerProvider(tp))
-	if err != nil {
-		return err
-	}
-	bar := newBar(e.Stderr, len(rows), "queueing")
-	batch := pub.NewBatch()
-	for _, r := range rows {
-		_, lerr := natsCall(ctx, e, "line "+strconv.Itoa(r.Line)+": read the ledger", func(ctx context.Context) (struct{}, error) {
-			_, _, err := ledger.Get(ctx, r.Creation.RequestID)
-			return struct{}{}, err
-		})
-		switch {
-		case lerr == nil:
-			s.already++ // created, pending or refused: the ledger knows it
-		case errors.Is(lerr, properties.ErrNoEntry):
-			if _, err := batch.AddProperty(ctx, r.Creation); err != nil {
-				s.failed++
-				fmt.Fprintf(e.Stderr, "line %d: not queued: %v\n", r.Line, err)
-			}
-		default:
-			return lerr
-		}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
-	}
-	res := batch.Flush(ctx)
+	opts.TracerProvider = tp
+	s, err := imports.Queue(ctx, nc, js, top, rows, opts)
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	dups := res.Duplicates()
-	s.already += dups
-	s.queued += len(res.Acks) - dups
-	for _, f := range res.Failures {
-		s.failed++
-		fmt.Fprintf(e.Stderr, "request %s: not queued: %v\n", f.ID, natserr.Explain(f.Err))
+	auditCLI(ctx, e, js, cfg, audit.Entry{Kind: "import", Target: file.Name + " (" + file.ID + ")",
+		Count: s.Queued, Filter: fmt.Sprintf("%d rows: %d invalid, %d already queued, %d not queued", len(rows), s.Invalid, s.Already, s.Failed)}, err)
+	if err != nil {
+		return s, err
 	}
-	return nil
+	if _, err := natsCall(ctx, e, "record the import", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, recordImport(ctx, js, cfg, file, rows, s)
+	}); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: the import is queued but not recorded for the console's Imports page: %v\n", err)
+	}
+	return s, nil
+}
+
+func recordImport(ctx context.Context, js jetstream.JetStream, cfg *config.Config, file imports.File, rows []imports.Row, s imports.Summary) error {
+	store, err := imports.OpenStore(ctx, js, cfg.Topology())
+	if err != nil {
+		return err
+	}
+	_, err = store.Save(ctx, file, audit.CLIUser(), time.Now(), rows, s)
+	return err
+}
+
+func invalidRows(rows []imports.Row) int {
+	n := 0
+	for _, r := range rows {
+		if !r.Valid() {
+			n++
+		}
+	}
+	return n
 }
 
 // newBar is a progress bar on w when w is a terminal, else nil.

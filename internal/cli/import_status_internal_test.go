@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmoove/omq/events"
+	"github.com/openmoove/omq/internal/imports"
 	"github.com/openmoove/omq/internal/natstest"
 	"github.com/openmoove/omq/streams"
 )
@@ -28,7 +29,7 @@ func TestImportStatusTellsQueuedFromNeverQueued(t *testing.T) {
 
 	var out bytes.Buffer
 	e := &Env{Stdout: &out}
-	rows := []importRow{
+	rows := []imports.Row{
 		{Line: 2, Creation: events.CreateProperty{RequestID: "row-queued"}},
 		{Line: 3, Creation: events.CreateProperty{RequestID: "row-never"}},
 	}

@@ -131,6 +131,8 @@ var funcs = template.FuncMap{
 	"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 	"pctw":  func(f float64) string { return fmt.Sprintf("%.0f", min(100, max(0, 100*f))) },
 	"secs":  func(f float64) string { return (time.Duration(f) * time.Second).String() },
+	// slug makes a state a CSS class: "not queued" would be two.
+	"slug": func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}

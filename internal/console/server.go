@@ -140,6 +140,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST "+Prefix+"breakers/{worker}/probe", s.operator(s.probeNow))
 	mux.Handle("GET "+Prefix+"portfolio", s.viewer(s.portfolio))
 	mux.Handle("GET "+Prefix+"imports", s.viewer(s.imports))
+	mux.Handle("GET "+Prefix+"imports/{id}", s.viewer(s.importRows))
 	mux.Handle("GET "+Prefix+"audit", s.viewer(s.auditPage))
 	s.deadLetterRoutes(mux)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {

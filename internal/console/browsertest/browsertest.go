@@ -45,11 +45,20 @@ func chromium() (string, error) {
 	return "", fmt.Errorf("no chromium on PATH: install it (make test does: apt-get install -y chromium) or set OMQ_CHROMIUM to the binary")
 }
 
+// one lets one Chromium run at a time in a test binary: the browser tests
+// are parallel to the rest of the package, but several Chromiums at once
+// on a 2-core CI machine under -race starved each other past
+// ActionTimeout.
+var one = make(chan struct{}, 1)
+
 // New starts Chromium headless, without a sandbox (tests run as root in
 // CI), with every background fetch off so nothing leaves the machine, a
-// window of width × height.
+// window of width × height. It waits while another test of the binary
+// holds a browser, and holds this one until t ends.
 func New(t testing.TB, width, height int) *Browser {
 	t.Helper()
+	one <- struct{}{}
+	t.Cleanup(func() { <-one })
 	bin, err := chromium()
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package cli
+package imports
 
 import (
 	"os"
@@ -19,7 +19,7 @@ func TestReadCSVUnterminatedQuote(t *testing.T) {
 	rows, err := readCSV([]byte(csv))
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
-	require.True(t, rows[0].valid())
+	require.True(t, rows[0].Valid())
 	require.Equal(t, 2, rows[0].Line)
 	require.Equal(t, 3, rows[1].Line, "the bad row names the line its quote opened on")
 	require.Contains(t, strings.Join(rows[1].Fields[openmoove.NonFieldErrors], " "), `extraneous or missing " in quoted-field`)
@@ -29,7 +29,7 @@ func TestReadCSVUnterminatedQuote(t *testing.T) {
 // not a bare "token too long".
 func TestReadJSONLTooLongLineNamesIt(t *testing.T) {
 	t.Parallel()
-	b := []byte("{}\n\n{\"first_name\":\"" + strings.Repeat("a", maxJSONLLine) + "\"}\n")
+	b := []byte("{}\n\n{\"first_name\":\"" + strings.Repeat("a", MaxJSONLLine) + "\"}\n")
 	_, err := readJSONL(b)
 	require.ErrorContains(t, err, "JSON-lines line 3: bufio.Scanner: token too long")
 }
@@ -54,7 +54,7 @@ func TestReadCSVRefusesNonUTF8Cells(t *testing.T) {
 }
 
 // Two request-wide errors of one row read as two, in omq import and
-// omq import status alike (both print problems()), not run together as
+// omq import status alike (both print Problems()), not run together as
 // "…must be provided auctioneer_email is required…".
 func TestRowProblemsAreSeparated(t *testing.T) {
 	t.Parallel()
@@ -64,12 +64,8 @@ func TestRowProblemsAreSeparated(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(csv), 0o600))
 	want := openmoove.MsgProfessionalNeeded + "; " + openmoove.MsgAuctioneerNeeded
 
-	rows, err := readImport(path, "csv", nil)
+	_, rows, err := Read(path, "csv", nil)
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
-	require.Equal(t, want, rows[0].problems())
-
-	code, _, errOut := runOMQ("import", path, "--dry-run")
-	require.Equal(t, 1, code, errOut)
-	require.Contains(t, errOut, "line 2: "+want+"\n")
+	require.Equal(t, want, rows[0].Problems())
 }

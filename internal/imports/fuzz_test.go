@@ -1,4 +1,4 @@
-package cli
+package imports
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ var lineNumber = regexp.MustCompile(`line \d+`)
 // row valid again, with a usable request_id, and stable through JSON.
 func checkImport(t *testing.T, b []byte, format string) {
 	fill := (&assign.Table{}).EdgeFill("default-agent@example.com")
-	rows, err := parseImport(b, format, fill)
+	rows, err := Parse(b, format, fill)
 	if err != nil {
 		if !lineNumber.MatchString(err.Error()) {
 			t.Fatalf("the error names no line: %v", err)
@@ -51,13 +51,13 @@ func checkImport(t *testing.T, b []byte, format string) {
 			t.Fatalf("row on line %d after line %d; the file has %d lines", r.Line, prev, lines)
 		}
 		prev = r.Line
-		if r.valid() {
+		if r.Valid() {
 			checkValidRow(t, r, fill)
 		}
 	}
 }
 
-func checkValidRow(t *testing.T, r importRow, fill events.Fill) {
+func checkValidRow(t *testing.T, r Row, fill events.Fill) {
 	c := r.Creation
 	if c.RequestID == "" || events.CheckRequestID(c.RequestID) != "" {
 		t.Fatalf("line %d: unusable request_id %q", r.Line, c.RequestID)

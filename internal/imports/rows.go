@@ -1,4 +1,4 @@
-package cli
+package imports
 
 import (
 	"bufio"
@@ -22,50 +22,65 @@ import (
 	"github.com/openmoove/omq/openmoove"
 )
 
-// importRow is one creation of an import file.
-type importRow struct {
+// Row is one creation of an import file.
+type Row struct {
 	Line     int // 1-based line of the file
 	Creation events.CreateProperty
 	// Fields are the row's problems, in the API's words; nil when valid.
 	Fields map[string][]string
 }
 
-func (r importRow) valid() bool { return len(r.Fields) == 0 }
+// Valid reports whether the row passed validation and may be queued.
+func (r Row) Valid() bool { return len(r.Fields) == 0 }
 
-// problems renders the field errors on one line, fields sorted.
-func (r importRow) problems() string {
+// Problems renders the field errors on one line, fields sorted.
+func (r Row) Problems() string {
 	return strings.TrimPrefix((&openmoove.ValidationError{Fields: r.Fields}).Error(), "openmoove: invalid create request: ")
 }
 
-// loadImport reads an import file completed as the worker will complete
-// it: the --assignments table's fills, then --default-estate-agent-email.
-// omq import queues what it reads; omq import status checks it.
-func loadImport(cfg *config.Config, path, format string) ([]importRow, error) {
-	table, err := assign.Load(cfg.Assignments)
-	if err != nil {
-		return nil, usage(err)
-	}
-	return readImport(path, format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
+// File is an import file as read: its name and the identity the IMPORTS
+// bucket records it under.
+type File struct {
+	// Name is the file's base name (never its directory).
+	Name string
+	// ID is the first 16 bytes of the SHA-256 of its content, in hex: the
+	// same file imported again is the same import.
+	ID     string
+	Format string
 }
 
-// readImport reads every row of a CSV or JSON-lines file, validates each
-// (with fill, as the worker will complete it) and gives each valid row its
+// Load reads an import file completed as the worker will complete it: the
+// --assignments table's fills, then --default-estate-agent-email. omq
+// import queues what it reads; omq import status checks it.
+func Load(cfg *config.Config, path, format string) (File, []Row, error) {
+	table, err := assign.Load(cfg.Assignments)
+	if err != nil {
+		return File{}, nil, usage(err)
+	}
+	return Read(path, format, table.EdgeFill(cfg.DefaultEstateAgentEmail))
+}
+
+// Read reads every row of a CSV or JSON-lines file, validates each (with
+// fill, as the worker will complete it) and gives each valid row its
 // request_id: its request_id or external_id column, else a hash of the
 // row, so the same file always yields the same ids.
-func readImport(path, format string, fill events.Fill) ([]importRow, error) {
+func Read(path, format string, fill events.Fill) (File, []Row, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageErrorf("%v; give a CSV or JSON-lines file", err)
+		return File{}, nil, usageErrorf("%v; give a CSV or JSON-lines file", err)
 	}
 	if format == "" || format == "auto" {
 		format = sniffFormat(path, b)
 	}
-	return parseImport(b, format, fill)
+	sum := sha256.Sum256(b)
+	f := File{Name: filepath.Base(path), ID: hex.EncodeToString(sum[:16]), Format: format}
+	rows, err := Parse(b, format, fill)
+	return f, rows, err
 }
 
-// parseImport is readImport once the file is read and its format known.
-func parseImport(b []byte, format string, fill events.Fill) ([]importRow, error) {
-	var rows []importRow
+// Parse is Read once the file is read and its format known.
+func Parse(b []byte, format string, fill events.Fill) ([]Row, error) {
+	var rows []Row
 	var err error
 	switch format {
 	case "csv":
@@ -80,7 +95,7 @@ func parseImport(b []byte, format string, fill events.Fill) ([]importRow, error)
 	}
 	for i := range rows {
 		r := &rows[i]
-		if r.valid() {
+		if r.Valid() {
 			if err := r.Creation.Validate(fill); err != nil {
 				r.Fields = openmoove.FieldErrorsOf(err)
 				if r.Fields == nil {
@@ -118,7 +133,7 @@ func rowHash(c events.CreateProperty) string {
 	return "row-" + hex.EncodeToString(sum[:16])
 }
 
-func readCSV(b []byte) ([]importRow, error) {
+func readCSV(b []byte) ([]Row, error) {
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
@@ -145,7 +160,7 @@ func readCSV(b []byte) ([]importRow, error) {
 		}
 		cols[i] = h
 	}
-	var rows []importRow
+	var rows []Row
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -154,7 +169,7 @@ func readCSV(b []byte) ([]importRow, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				rows = append(rows, importRow{Line: pe.StartLine, Fields: map[string][]string{openmoove.NonFieldErrors: {"CSV: " + pe.Err.Error()}}})
+				rows = append(rows, Row{Line: pe.StartLine, Fields: map[string][]string{openmoove.NonFieldErrors: {"CSV: " + pe.Err.Error()}}})
 				continue
 			}
 			return nil, err
@@ -165,7 +180,7 @@ func readCSV(b []byte) ([]importRow, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		row := importRow{Line: line}
+		row := Row{Line: line}
 		if len(rec) != len(cols) {
 			row.Fields = map[string][]string{openmoove.NonFieldErrors: {fmt.Sprintf("%d cells, the header has %d", len(rec), len(cols))}}
 		} else {
@@ -185,13 +200,13 @@ func readCSV(b []byte) ([]importRow, error) {
 	}
 }
 
-// maxJSONLLine is the longest line of a JSON-lines import.
-const maxJSONLLine = 4 << 20
+// MaxJSONLLine is the longest line of a JSON-lines import.
+const MaxJSONLLine = 4 << 20
 
-func readJSONL(b []byte) ([]importRow, error) {
-	var rows []importRow
+func readJSONL(b []byte) ([]Row, error) {
+	var rows []Row
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), maxJSONLLine)
+	sc.Buffer(make([]byte, 0, 64<<10), MaxJSONLLine)
 	line := 1
 	for ; sc.Scan(); line++ {
 		text := bytes.TrimSpace(sc.Bytes())
@@ -199,14 +214,14 @@ func readJSONL(b []byte) ([]importRow, error) {
 			continue
 		}
 		c, err := events.DecodeCreateProperty(externalID(text))
-		row := importRow{Line: line, Creation: c}
+		row := Row{Line: line, Creation: c}
 		if err != nil {
 			row.Fields = openmoove.FieldErrorsOf(err)
 		}
 		rows = append(rows, row)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("JSON-lines line %d: %v; a line holds one creation of at most %d MiB", line, err, maxJSONLLine>>20)
+		return nil, usageErrorf("JSON-lines line %d: %v; a line holds one creation of at most %d MiB", line, err, MaxJSONLLine>>20)
 	}
 	return rows, nil
 }
@@ -232,3 +247,15 @@ func externalID(b []byte) []byte {
 	}
 	return out
 }
+
+// usageError marks a problem with the file or the flags (exit status 2 in
+// omq) without adding to the message.
+type usageError struct{ err error }
+
+func (u usageError) Error() string        { return u.err.Error() }
+func (u usageError) Unwrap() error        { return u.err }
+func (u usageError) Is(target error) bool { return target == config.ErrUsage }
+
+func usage(err error) error { return usageError{err} }
+
+func usageErrorf(format string, args ...any) error { return usage(fmt.Errorf(format, args...)) }
