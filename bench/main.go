@@ -88,7 +88,12 @@ func run() error {
 
 	// Sizes.
 	engineTx, latencyN, rate := 1000, 1000, 200.0
-	creations, drainTx, drainLimit, drainWindow := 200, 400, 1000, 10*time.Second
+	// The drain runs the real hourly limit scaled 60× in time (1,000 calls
+	// per 60 s window): a window's fixed costs — the whole-second
+	// X-RateLimit-Reset and the last window's handling — weigh on it as they
+	// would on a real hour only if the window is long; at 10 s they were
+	// 13–18% of the run.
+	creations, drainTx, drainLimit, drainWindow := 200, 400, 1000, 60*time.Second
 	bigBacklog, smallBacklog, memRun := 1_000_000, 1_000, 5*time.Second
 	pubN := 200_000
 	rounds := 5
@@ -176,13 +181,13 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		// The ideal is backlog ÷ rate; the fixed-window bound (every
-		// window full, the last one drained at once, as if handling cost
-		// nothing) is shown beside it.
-		ratio := r.literal.Seconds() / r.elapsed.Seconds()
+		// The target is the fixed-window bound (every window full, the last
+		// one drained at once, as if handling cost nothing), the stricter of
+		// the two; backlog ÷ rate is shown beside it.
+		ratio := r.ideal.Seconds() / r.elapsed.Seconds()
 		t.add("5 drain", fmt.Sprintf("backlog %d events (%d calls minimum, %d made), limit %d per %s", r.events, r.minCalls, r.calls, r.limit, r.window),
-			fmt.Sprintf("%.1fs vs ideal (calls ÷ rate) %.1fs = %.2f, %d × 429; fixed-window bound %.1fs (%.2f)", r.elapsed.Seconds(), r.literal.Seconds(), ratio, r.throttled, r.ideal.Seconds(), r.ideal.Seconds()/r.elapsed.Seconds()),
-			"≥ 0.95, 0 × 429 "+ok(ratio >= 0.95 && r.throttled == 0))
+			fmt.Sprintf("%.1fs vs fixed-window bound %.1fs = %.2f, %d × 429; backlog ÷ rate %.1fs (%.2f)", r.elapsed.Seconds(), r.ideal.Seconds(), ratio, r.throttled, r.literal.Seconds(), r.literal.Seconds()/r.elapsed.Seconds()),
+			"≥ 0.95 of the bound, 0 × 429 "+ok(ratio >= 0.95 && r.throttled == 0))
 	}
 	if want("memory") {
 		// A server of its own: a million messages (and their Msg-Ids in the

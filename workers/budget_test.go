@@ -20,25 +20,76 @@ import (
 	"github.com/openmoove/omq/openmoove/sandbox"
 )
 
-// Three runtimes on three connections share one budget: the API never
-// answers 429 and every full window is used to at least 90%.
+// Three runtimes on three connections share one budget of 20 calls in a
+// window that cannot end during the test, and each wants more than the
+// whole budget. Together they make exactly 20 calls — the whole budget, not
+// one more — and every one of them is refused by the shared count once it
+// is spent, whatever the speed of the machine: how full a real-time window
+// gets depends on how fast the calls are made, so window fill is measured
+// by the drain benchmark (BENCHMARKS.md row 5), not asserted here.
 func TestThreeRuntimesShareTheBudget(t *testing.T) {
+	t.Parallel()
+	const limit, backlog = 20, 70
+	// The API's hour is real and also 20 calls: a 21st would be a 429.
+	b := setup(t, sandbox.Config{RateLimit: limit, BurstLimit: limit, RateWindow: time.Hour, BurstWindow: time.Hour}, natstest.Listen())
+	b.publish(t, "budget", backlog)
+	var created atomic.Int32
+	var refused [3]atomic.Int32
+	workers := make([]*Worker, 3)
+	for i := range workers {
+		js, client := sharedBudgetClient(t, b, budget.Limits{PerHour: limit, PerMinute: limit, Hour: time.Hour, Minute: time.Hour})
+		cfg := b.fastConfig("budget", func(ctx context.Context, m *Message) error {
+			_, err := client.CreateClient(ctx, testkit.CreateRequest())
+			switch {
+			case err == nil:
+				created.Add(1)
+			case errors.Is(err, budget.ErrSpent):
+				refused[i].Add(1)
+			default:
+				t.Errorf("runtime %d: a call failed for another reason than the budget: %v", i, err)
+			}
+			return err
+		})
+		cfg.AckWait = 15 * time.Second // no call outlives its handler's deadline and is made twice
+		w, err := New(js, cfg)
+		require.NoError(t, err)
+		require.NoError(t, w.Start(t.Context()))
+		t.Cleanup(func() { _ = w.Stop(context.Background()) }) // if the test ends early
+		workers[i] = w
+	}
+	// Every runtime has been refused: each one saw the other two's spending.
+	// A refused runtime holds until the window ends (an hour), so no call
+	// can come after this point but from a token already taken.
+	eventually(t, time.Minute, func() bool {
+		return created.Load() == limit && refused[0].Load() > 0 && refused[1].Load() > 0 && refused[2].Load() > 0
+	}, "the budget is spent and all three runtimes were refused")
+	for _, w := range workers {
+		require.NoError(t, w.Stop(context.Background()))
+	}
+	reqs := b.sb.Requests()
+	for _, r := range reqs {
+		require.NotEqual(t, 429, r.Status, "the budget kept every replica under the limit")
+	}
+	require.Len(t, reqs, limit, "the whole budget was spent and not one call more")
+	require.EqualValues(t, limit, created.Load())
+	require.Empty(t, b.deadLetters(t), "the 50 waiting for the next window are not failures")
+}
+
+// The same three runtimes across windows that do roll (one second, the
+// sandbox's and the budget's): the backlog drains window after window with
+// no 429 and one call per message. A call whose token was taken late in a
+// window can reach the API after the API's window ended, and count in the
+// next one; the budget, told so by X-RateLimit-Reset, moves its window and
+// keeps its count, so it never over-spends — at the cost of a window, which
+// is why this test does not assert how full each window was.
+func TestThreeRuntimesDrainAcrossWindows(t *testing.T) {
 	t.Parallel()
 	const limit, window, backlog = 20, time.Second, 70
 	b := setup(t, sandbox.Config{RateLimit: limit, BurstLimit: limit, RateWindow: window, BurstWindow: window}, natstest.Listen())
 	var created atomic.Int32
 	b.publish(t, "budget", backlog)
 	for range 3 {
-		nc, err := nats.Connect(b.nats.URL, b.nats.ClientOptions()...)
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		bud, err := budget.New(t.Context(), js, b.top, budget.Limits{PerHour: limit, PerMinute: limit, Hour: window, Minute: window})
-		require.NoError(t, err)
-		client, err := openmoove.New(bud.Hooks(openmoove.Config{BaseURL: b.sb.URL(), APIKey: testKey}))
-		require.NoError(t, err)
-		t.Cleanup(client.CloseIdleConnections)
+		js, client := sharedBudgetClient(t, b, budget.Limits{PerHour: limit, PerMinute: limit, Hour: window, Minute: window})
 		cfg := b.fastConfig("budget", func(ctx context.Context, m *Message) error {
 			if _, err := client.CreateClient(ctx, testkit.CreateRequest()); err != nil {
 				return err
@@ -56,7 +107,7 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 		require.NoError(t, w.Start(t.Context()))
 		t.Cleanup(func() { require.NoError(t, w.Stop(context.Background())) })
 	}
-	eventually(t, 20*time.Second, func() bool { return created.Load() == backlog }, "the backlog is done")
+	eventually(t, time.Minute, func() bool { return created.Load() == backlog }, "the backlog is done")
 	reqs := b.sb.Requests()
 	sort.Slice(reqs, func(i, j int) bool { return reqs[i].At.Before(reqs[j].At) })
 	var counts []int
@@ -64,7 +115,7 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 	for _, r := range reqs {
 		require.NotEqual(t, 429, r.Status, "the budget kept every replica under the limit")
 		// The sandbox's fixed windows open at the first call after the last
-		// one ended; rebuild them from the journal.
+		// one ended; rebuilt from the journal for the log.
 		if start.IsZero() || !r.At.Before(start.Add(window)) {
 			start = r.At
 			counts = append(counts, 0)
@@ -73,9 +124,23 @@ func TestThreeRuntimesShareTheBudget(t *testing.T) {
 	}
 	require.Len(t, reqs, backlog, "one call per message")
 	t.Logf("calls per window: %v", counts)
-	for i, c := range counts[:len(counts)-1] {
-		require.GreaterOrEqual(t, float64(c), 0.9*limit, "window %d used %d of %d", i, c, limit)
-	}
+}
+
+// sharedBudgetClient connects as a replica of its own would: its own NATS
+// connection, the shared budget on it, and an API client spending from it.
+func sharedBudgetClient(t *testing.T, b *testBundle, l budget.Limits) (jetstream.JetStream, *openmoove.Client) {
+	t.Helper()
+	nc, err := nats.Connect(b.nats.URL, b.nats.ClientOptions()...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	bud, err := budget.New(t.Context(), js, b.top, l)
+	require.NoError(t, err)
+	client, err := openmoove.New(bud.Hooks(openmoove.Config{BaseURL: b.sb.URL(), APIKey: testKey}))
+	require.NoError(t, err)
+	t.Cleanup(client.CloseIdleConnections)
+	return js, client
 }
 
 // When the budget refuses only reads (its last tokens are kept for writes),

@@ -45,7 +45,9 @@
 //     dead-lettered as exhausted with the whole history. A panic is a
 //     Transient failure of that message, never of the process.
 //   - failure.Throttled (a 429, or the shared API budget spent): handed back
-//     after the wait the error names (failure.WaitOf), not counted, and the
+//     after the wait the error names (failure.WaitOf; plus a spread of a
+//     fifth of it, at most a second, so that a long window's reset finds
+//     the refused messages back at once), not counted, and the
 //     worker stops fetching until then — unless only reads were refused
 //     (failure.ErrReadsOnly: the budget keeps its last tokens for writes):
 //     then that message alone goes back and the worker keeps fetching, so

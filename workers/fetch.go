@@ -181,7 +181,10 @@ func (w *Worker) handBack(msg jetstream.Msg, received time.Time) {
 	if delay <= 0 {
 		outcome, delay = "left_for_redelivery", time.Second
 	}
-	if outcome != "paused" {
+	switch outcome {
+	case "throttled":
+		delay += throttleSpread(delay)
+	case "left_for_redelivery":
 		delay += jitter(max(w.cfg.PauseMin/4, time.Millisecond))
 	}
 	if err := msg.NakWithDelay(delay); err != nil {

@@ -207,7 +207,7 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 			// window.
 			w.hold.extend(time.Now().Add(wait))
 		}
-		w.nak(m, wait+jitter(wait/5), "throttled", log)
+		w.nak(m, wait+throttleSpread(wait), "throttled", log)
 		log.Info("throttled; handed back", "wait", wait)
 		return
 	case failure.Systemic:
@@ -357,6 +357,20 @@ func retryDelay(minD, maxD time.Duration, failures int) time.Duration {
 	}
 	d = min(d, maxD)
 	return d - d/5 + jitter(2*d/5)
+}
+
+// throttleSpreadMax bounds how far past a throttle's wait a handed-back
+// message may return. The hold, not the spread, keeps this worker from
+// fetching early, and the shared budget serialises the replicas' takes at
+// the reset; a spread proportional to the wait (a fifth of it) brought the
+// last refused messages back up to 12 s after a 60 s window reset and up to
+// 12 minutes after an hour's, while the window's tokens went unused.
+const throttleSpreadMax = time.Second
+
+// throttleSpread is the jitter added to a throttle's wait: a fifth of it,
+// at most throttleSpreadMax.
+func throttleSpread(wait time.Duration) time.Duration {
+	return jitter(min(wait/5, throttleSpreadMax))
 }
 
 // jitter is a uniform random duration in [0, d).

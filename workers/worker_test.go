@@ -241,3 +241,17 @@ func TestStopTimeoutLeavesTheMessageForRedelivery(t *testing.T) {
 	eventually(t, 10*time.Second, func() bool { return b.streamMsgs(t, b.top.EventsStream()) == 0 }, "redelivered and completed")
 	require.Empty(t, b.deadLetters(t))
 }
+
+// A message refused for a long window comes back within a second of the
+// reset, not a fifth of the window later (12 minutes for an hour): the
+// window's tokens would go unused while it waits.
+func TestThrottleSpreadIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, wait := range []time.Duration{0, 10 * time.Millisecond, time.Second, time.Minute, time.Hour} {
+		for range 1000 {
+			d := throttleSpread(wait)
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.LessOrEqual(t, d, min(wait/5, throttleSpreadMax), "wait %s", wait)
+		}
+	}
+}
