@@ -55,7 +55,7 @@
 //     lane's messages that arrive meanwhile go back uncalled to return when
 //     it ends, so live messages behind them are called. A message that has
 //     spent half its deliveries either way holds the worker as any
-//     throttle does, so none is exhausted by waiting.
+//     throttle does.
 //   - failure.Systemic, or BreakerTransient Transient failures in a row: the
 //     breaker opens. The consumer is paused (PauseConsumer) for every replica
 //     until now+cooldown (PauseMin doubling to PauseMax while the API stays

@@ -22,8 +22,8 @@ import (
 // sooner than the hold's end, so each lower-lane message is handed back at
 // most once per wait the budget names. Each hand-back is a delivery, so a
 // message that has spent half of Config.MaxDeliver is no longer handed
-// back here: it calls the budget, and a refusal then holds the whole worker
-// as any throttle does, so nothing is dead-lettered for waiting.
+// back here: it calls the budget, and a refusal then holds the whole
+// worker as any throttle does.
 type laneHolds struct {
 	mu    sync.Mutex
 	until map[events.Lane]time.Time
@@ -49,8 +49,11 @@ func (h *laneHolds) get(l events.Lane) time.Time {
 }
 
 // standsAside reports whether m may wait for a lane without holding the
-// worker: a lower lane, with deliveries to spare (its last half is kept
-// for holding the worker, so waiting never exhausts it).
+// worker: a lower lane, with deliveries to spare. Standing aside costs a
+// delivery per wait to every message of the lane queued on the consumer,
+// not only to those in hand, so it stops at half of MaxDeliver: the rest
+// is kept for holding the worker as before, when only the messages in
+// hand spend deliveries.
 func (w *Worker) standsAside(m *Message) bool {
 	return m.Lane() != events.LaneLive && m.Deliveries < uint64(w.cfg.MaxDeliver/2)
 }
@@ -66,9 +69,10 @@ func (w *Worker) laneYield(m *Message, err error, wait time.Duration) bool {
 	return true
 }
 
-// handBackHeld hands m back, uncalled, if its lane is held: it returns
-// past the hold's end, with a little jitter so a lane's messages do not
-// all return at once.
+// handBackHeld hands m back, uncalled, if its lane is held: it returns at
+// the hold's end. No jitter: the lane's messages come back in the order
+// they went, so the lane keeps its order, and they are the import's whole
+// share of the window that opens then.
 func (w *Worker) handBackHeld(m *Message) bool {
 	if !w.standsAside(m) {
 		return false
@@ -77,7 +81,7 @@ func (w *Worker) handBackHeld(m *Message) bool {
 	if d <= 0 {
 		return false
 	}
-	if err := m.msg.NakWithDelay(d + jitter(max(min(d/10, w.cfg.PauseMin/4), time.Millisecond))); err != nil {
+	if err := m.msg.NakWithDelay(d); err != nil {
 		w.log.Warn("hand-back failed; the message returns after AckWait", logging.KeyError, err)
 	}
 	w.metrics.outcome(w.cfg.Name, "yielded")
