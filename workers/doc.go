@@ -51,8 +51,13 @@
 //     worker stops fetching until then — unless only reads were refused
 //     (failure.ErrReadsOnly: the budget keeps its last tokens for writes):
 //     then that message alone goes back and the worker keeps fetching, so
-//     writes go on; a message that has spent half its deliveries this way
-//     holds the worker as any throttle does, so none is exhausted by it.
+//     writes go on — or unless the budget turned only the message's lane
+//     away (budget.ErrLaneYield: a bulk, replay or reads message standing
+//     aside for live work): then the lane waits, not the worker, and the
+//     lane's messages that arrive meanwhile go back uncalled to return when
+//     it ends, so live messages behind them are called. A message that has
+//     spent half its deliveries either way holds the worker as any
+//     throttle does.
 //   - failure.Systemic, or BreakerTransient Transient failures in a row: the
 //     breaker opens. The consumer is paused (PauseConsumer) for every replica
 //     until now+cooldown (PauseMin doubling to PauseMax while the API stays

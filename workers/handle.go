@@ -48,6 +48,9 @@ func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 		w.handBackPaused(m, until, "breaker open on arrival")
 		return
 	}
+	if w.handBackHeld(m) {
+		return
+	}
 	// The handler's context ends at 90% of AckWait, so its result is
 	// settled before the server redelivers.
 	deadline := received.Add(w.cfg.AckWait * 9 / 10)
@@ -198,13 +201,14 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 		if !ok {
 			wait = w.cfg.RetryMin
 		}
-		if !errors.Is(err, failure.ErrReadsOnly) || m.Deliveries >= uint64(w.cfg.MaxDeliver/2) {
+		readsOnly := errors.Is(err, failure.ErrReadsOnly) && m.Deliveries < uint64(w.cfg.MaxDeliver/2)
+		if !readsOnly && !w.laneYield(m, err, wait) {
 			// Only reads refused: this message goes back alone and the
 			// worker keeps fetching, since the next one may need only a
-			// write. Each such hand-back is a delivery, so once a message
-			// has spent half of them the worker holds as for any throttle
-			// and no message is exhausted by reads refused window after
-			// window.
+			// write. Its lane turned away: the lane waits, not the worker
+			// (see laneHolds). Each such hand-back is a delivery, so once a
+			// message has spent half of them the worker holds as for any
+			// throttle and no message is exhausted by waiting.
 			w.hold.extend(time.Now().Add(wait))
 		}
 		w.nak(m, wait+throttleSpread(wait), "throttled", log)

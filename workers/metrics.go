@@ -14,7 +14,7 @@ import (
 //
 //	omq_worker_messages_total{worker,outcome}   acked, retried, retried_in_process, throttled,
 //	                                            paused, dead_lettered, dead_letter_failed,
-//	                                            left_for_redelivery, breaker_opened
+//	                                            left_for_redelivery, breaker_opened, yielded
 //	omq_worker_dead_letters_total{worker,kind}  permanent, exhausted
 //	omq_worker_handler_seconds{worker}          handler latency (one call)
 //	omq_worker_breaker_open{worker}             1 while the breaker is open

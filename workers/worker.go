@@ -46,6 +46,7 @@ type Worker struct {
 	breaker  *breaker
 	metrics  *metrics
 	hold     holdUntil
+	lanes    laneHolds
 
 	slots    chan struct{}
 	inflight sync.WaitGroup

@@ -30,7 +30,8 @@
 //     (Lanes.Floor × N each), which they get even from the reserve.
 //
 // A lane's refusal while tokens are left wraps ErrLaneYield as well as
-// ErrSpent; the runtime treats both alike, so waiting is never a failure.
+// ErrSpent: waiting is never a failure, and the worker runtime holds back
+// only that lane, so live messages behind it on the same consumer go on.
 //
 // # The API is the ground truth
 //
