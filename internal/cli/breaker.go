@@ -66,7 +66,7 @@ func newBreakerStatusCmd(e *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		rows := breakerRows(st)
+		rows := st.BreakerRows()
 		if asJSON {
 			return printJSON(e.Stdout, rows)
 		}
@@ -150,14 +150,14 @@ delay ends (at most the pause); everything queued behind them flows at once.`,
 	return cmd
 }
 
-func probeAndResume(ctx context.Context, e *Env, js jetstream.JetStream, cfg *config.Config, targets []breakerRow) error {
+func probeAndResume(ctx context.Context, e *Env, js jetstream.JetStream, cfg *config.Config, targets []status.BreakerRow) error {
 	if err := probe(ctx, e.Stdout, js, cfg); err != nil {
 		return fmt.Errorf("not resumed, %w (nothing changed: the breaker probes again by itself at the end of each pause; run this again once the API answers)", err)
 	}
 	return resume(ctx, e.Stdout, js, cfg, targets)
 }
 
-func workerNames(rows []breakerRow) string {
+func workerNames(rows []status.BreakerRow) string {
 	names := make([]string, len(rows))
 	for i, r := range rows {
 		names[i] = r.Worker
@@ -179,36 +179,7 @@ func readStatusFor(e *Env, cmd *cobra.Command, cfg *config.Config, name string) 
 	return status.Read(ctx, js, statusOptions(cfg))
 }
 
-// breakerRow is one worker in omq breaker status.
-type breakerRow struct {
-	status.Breaker
-	Stream      string     `json:"stream"`
-	PausedUntil *time.Time `json:"paused_until,omitempty"`
-}
-
-// breakerRows are the consumers of the work streams (each one a worker)
-// with their breakers; a worker whose breaker never opened reads closed.
-func breakerRows(st *status.Status) []breakerRow {
-	var rows []breakerRow
-	for _, s := range st.Streams {
-		if !s.Work {
-			continue
-		}
-		for _, c := range s.Consumers {
-			r := breakerRow{Breaker: status.Breaker{Worker: c.Name, State: "closed"}, Stream: s.Name}
-			if i := slices.IndexFunc(st.Breakers, func(b status.Breaker) bool { return b.Worker == c.Name }); i >= 0 {
-				r.Breaker = st.Breakers[i]
-			}
-			if c.PausedUntil != nil && c.PausedUntil.After(st.At) {
-				r.PausedUntil = c.PausedUntil
-			}
-			rows = append(rows, r)
-		}
-	}
-	return rows
-}
-
-func printBreakerRows(w io.Writer, rows []breakerRow) {
+func printBreakerRows(w io.Writer, rows []status.BreakerRow) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKER\tBREAKER\tPAUSED UNTIL\tNEXT PROBE\tPAUSE\tREASON")
 	for _, r := range rows {
@@ -229,10 +200,10 @@ func printBreakerRows(w io.Writer, rows []breakerRow) {
 }
 
 // resumeTargets are the named workers, or every paused one.
-func resumeTargets(st *status.Status, names []string) ([]breakerRow, error) {
-	rows := breakerRows(st)
+func resumeTargets(st *status.Status, names []string) ([]status.BreakerRow, error) {
+	rows := st.BreakerRows()
 	if len(names) == 0 {
-		var out []breakerRow
+		var out []status.BreakerRow
 		for _, r := range rows {
 			if r.Open || r.PausedUntil != nil {
 				out = append(out, r)
@@ -240,9 +211,9 @@ func resumeTargets(st *status.Status, names []string) ([]breakerRow, error) {
 		}
 		return out, nil
 	}
-	var out []breakerRow
+	var out []status.BreakerRow
 	for _, n := range names {
-		i := slices.IndexFunc(rows, func(r breakerRow) bool { return r.Worker == n })
+		i := slices.IndexFunc(rows, func(r status.BreakerRow) bool { return r.Worker == n })
 		if i < 0 {
 			known := make([]string, len(rows))
 			for j, r := range rows {
@@ -291,7 +262,7 @@ func probeClient(ctx context.Context, js jetstream.JetStream, cfg *config.Config
 	return api, where, nil
 }
 
-func resume(ctx context.Context, w io.Writer, js jetstream.JetStream, cfg *config.Config, targets []breakerRow) error {
+func resume(ctx context.Context, w io.Writer, js jetstream.JetStream, cfg *config.Config, targets []status.BreakerRow) error {
 	var errs []error
 	for _, r := range targets {
 		wasOpen, err := workers.CloseBreaker(ctx, js, cfg.Topology(), r.Worker, r.Stream)

@@ -16,44 +16,13 @@ const readTimeout = 10 * time.Second
 
 type overviewData struct {
 	Status   *status.Status
-	Breakers []breakerRow
+	Breakers []status.BreakerRow
 	Rates    []rateRow
 	CanProbe bool
 	// Flash is the result of the action just taken.
 	Flash    string
 	FlashBad bool
 	Error    string
-}
-
-// breakerRow is one worker's breaker, with the stream its consumer reads
-// (what a resume needs) and its pause as the consumer has it.
-type breakerRow struct {
-	status.Breaker
-	Stream      string
-	PausedUntil time.Time
-}
-
-// breakerRows are the consumers of the work streams, one per worker, each
-// with its breaker; one whose breaker never opened reads closed. The same
-// rows as omq breaker status.
-func breakerRows(st *status.Status) []breakerRow {
-	var rows []breakerRow
-	for _, s := range st.Streams {
-		if !s.Work {
-			continue
-		}
-		for _, c := range s.Consumers {
-			r := breakerRow{Breaker: status.Breaker{Worker: c.Name, State: "closed"}, Stream: s.Name}
-			if i := slices.IndexFunc(st.Breakers, func(b status.Breaker) bool { return b.Worker == c.Name }); i >= 0 {
-				r.Breaker = st.Breakers[i]
-			}
-			if c.PausedUntil != nil && c.PausedUntil.After(st.At) {
-				r.PausedUntil = *c.PausedUntil
-			}
-			rows = append(rows, r)
-		}
-	}
-	return rows
 }
 
 func (s *Server) overviewData(ctx context.Context) overviewData {
@@ -65,7 +34,7 @@ func (s *Server) overviewData(ctx context.Context) overviewData {
 		d.Error = "cannot read the status from NATS: " + err.Error()
 		return d
 	}
-	d.Status, d.Breakers = st, breakerRows(st)
+	d.Status, d.Breakers = st, st.BreakerRows()
 	return d
 }
 
@@ -92,7 +61,7 @@ func (s *Server) probeNow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusServiceUnavailable, d.Error)
 		return
 	}
-	i := slices.IndexFunc(d.Breakers, func(b breakerRow) bool { return b.Worker == worker })
+	i := slices.IndexFunc(d.Breakers, func(b status.BreakerRow) bool { return b.Worker == worker })
 	if i < 0 {
 		s.fail(w, r, http.StatusNotFound, fmt.Sprintf("no worker %q: the overview lists every worker's breaker", worker))
 		return
@@ -116,7 +85,7 @@ func (s *Server) probeNow(w http.ResponseWriter, r *http.Request) {
 // probeTimeout bounds the probe: one cheap call, not a wait for the API.
 const probeTimeout = 10 * time.Second
 
-func (s *Server) probeAndResume(ctx context.Context, b breakerRow) (string, error) {
+func (s *Server) probeAndResume(ctx context.Context, b status.BreakerRow) (string, error) {
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	start := time.Now()
@@ -125,7 +94,7 @@ func (s *Server) probeAndResume(ctx context.Context, b breakerRow) (string, erro
 		return "", fmt.Errorf("the probe of %s failed: %w; nothing changed, the breaker probes again by itself at the end of its pause", where, err)
 	}
 	took := time.Since(start).Round(time.Millisecond)
-	if !b.Open && b.PausedUntil.IsZero() {
+	if !b.Open && b.PausedUntil == nil {
 		return fmt.Sprintf("probe ok: %s answers (GET /products/ in %s); %s's breaker was closed, nothing to resume", where, took, b.Worker), nil
 	}
 	if _, err := workers.CloseBreaker(ctx, s.opts.JS, s.opts.Topology, b.Worker, b.Stream); err != nil {

@@ -12,6 +12,7 @@
 package status
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -189,4 +190,35 @@ func (s *Status) NotReady() []string {
 		return nil
 	}
 	return []string{"streams missing: " + strings.Join(missing, ", ") + " (run omq streams apply)"}
+}
+
+// BreakerRow is one worker's breaker with the stream its consumer reads
+// (what a resume needs) and its pause as the consumer has it: a row of
+// omq breaker status and of the console's overview.
+type BreakerRow struct {
+	Breaker
+	Stream      string     `json:"stream"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+}
+
+// BreakerRows are the consumers of the work streams, one per worker, each
+// with its breaker; a worker whose breaker never opened reads closed.
+func (st *Status) BreakerRows() []BreakerRow {
+	var rows []BreakerRow
+	for _, s := range st.Streams {
+		if !s.Work {
+			continue
+		}
+		for _, c := range s.Consumers {
+			r := BreakerRow{Breaker: Breaker{Worker: c.Name, State: "closed"}, Stream: s.Name}
+			if i := slices.IndexFunc(st.Breakers, func(b Breaker) bool { return b.Worker == c.Name }); i >= 0 {
+				r.Breaker = st.Breakers[i]
+			}
+			if c.PausedUntil != nil && c.PausedUntil.After(st.At) {
+				r.PausedUntil = c.PausedUntil
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
 }
