@@ -104,6 +104,7 @@ func TestOneEventLeavesOneTraceFromPublishToOutcome(t *testing.T) {
 			call := slices.IndexFunc(spans, func(c tracetest.SpanStub) bool { return c.SpanContext.SpanID() == s.Parent.SpanID() })
 			require.GreaterOrEqual(t, call, 0)
 			require.Equal(t, trace.SpanKindClient, spans[call].SpanKind, "the budget wait is part of an API call")
+			require.Equal(t, "live", attr(s, "omq.lane"), "an event published one by one takes live tokens")
 		case s.SpanKind == trace.SpanKindClient:
 			calls++
 			require.Equal(t, handle.SpanContext.SpanID(), s.Parent.SpanID(), "%s is the handler's", s.Name)
