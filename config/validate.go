@@ -149,15 +149,16 @@ func (c *Config) embeddedAuth() error {
 	if (c.NATSUser == "") != (c.NATSPassword == "") {
 		return &FieldError{Flag: "nats-user", Value: c.NATSUser, Accept: "a user with a password (OMQ_NATS_PASSWORD_FILE) for the embedded server, or neither to use the generated credentials in --data-dir"}
 	}
-	if c.NATSUser != "" || strings.EqualFold(c.NATSListen, "off") || loopback(c.NATSListen) {
+	if c.NATSUser != "" || strings.EqualFold(c.NATSListen, "off") || Loopback(c.NATSListen) {
 		return nil
 	}
 	return &FieldError{Flag: "nats-listen", Value: c.NATSListen, Accept: "a loopback address such as 127.0.0.1:4222, or set --nats-user and OMQ_NATS_PASSWORD_FILE so the embedded server requires your own credentials from every client"}
 }
 
-// loopback reports whether host:port can only be reached from this
-// machine. A host name other than localhost may resolve anywhere.
-func loopback(hostport string) bool {
+// Loopback reports whether host:port can only be reached from this
+// machine: a loopback IP or localhost. A host name other than localhost may
+// resolve anywhere, and an empty host listens on every interface.
+func Loopback(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return false

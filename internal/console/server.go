@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -82,7 +80,7 @@ func New(_ context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if auth.anonymous() && !loopback(o.Addr) {
+	if auth.anonymous() && !config.Loopback(o.Addr) {
 		return nil, fmt.Errorf("console on %s, which is not a loopback address, needs --console-users or --console-token: "+
 			"without them anyone who reaches it could read it; create a user with omq console adduser NAME --role operator, "+
 			"or set --console off", o.Addr)
@@ -97,20 +95,6 @@ func New(_ context.Context, o Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
 	return s, nil
-}
-
-// loopback reports whether host:port can be reached only from this
-// machine; an empty host listens on every interface.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ServeHTTP serves every path under Prefix.
