@@ -148,7 +148,7 @@ func TestBrowserCancelsABulkReplayHalfWay(t *testing.T) {
 	b.Do(chromedp.Click(chromedp.ID("dl-job-start")), chromedp.WaitVisible(chromedp.CSS(`#dl-job[data-state="running"]`)))
 	// The page polls the job's progress; cancel once it has gone a few.
 	require.Eventually(t, func() bool {
-		got, err := strconv.Atoi(strings.TrimSpace(b.Text("#dl-job-tried")))
+		got, err := strconv.Atoi(strings.TrimSpace(b.TextNow("#dl-job-tried")))
 		return err == nil && got >= 3
 	}, 30*time.Second, 200*time.Millisecond, "the job's progress never moved on the page")
 	b.Screenshot("deadletter-job-running")

@@ -57,7 +57,7 @@ func TestBrowserImportRowsBecomeCreated(t *testing.T) {
 	// properties worker has created all three in the sandbox.
 	require.Eventually(t, func() bool {
 		b.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("import-rows")))
-		return b.Text(`a[data-status="created"] .count`) == "3"
+		return strings.TrimSpace(b.TextNow(`a[data-status="created"] .count`)) == "3"
 	}, omqtest.DefaultWait, 200*time.Millisecond, "three rows created; the page says %q", b.Text("#import-rows"))
 	require.Contains(t, b.Text(`tr[data-line="2"]`), "created")
 	require.Contains(t, b.Text(`tr[data-line="2"]`), "crm-ada")

@@ -128,6 +128,15 @@ func (b *Browser) Text(sel string) string {
 	return Run(b, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
+// TextNow is the text of the first element matching sel at this moment,
+// "" when there is none. For polling a part htmx swaps: between the query
+// and the read of Text the node may be replaced, which chromedp reports
+// as an error ("No node with given id found").
+func (b *Browser) TextNow(sel string) string {
+	b.t.Helper()
+	return Run(b, chromedp.Evaluate[string](fmt.Sprintf("document.querySelector(%q)?.textContent ?? ''", sel)))
+}
+
 // Count is how many elements match the CSS selector sel now.
 func (b *Browser) Count(sel string) int {
 	b.t.Helper()
