@@ -91,16 +91,29 @@ waits up to a minute for a JetStream leader.`,
 // deadline, so a request the cluster never answers cannot hold the
 // command until its own.
 func applyWhenLeader(ctx context.Context, e *Env, js jetstream.JetStream, top streams.Topology) ([]streams.Result, error) {
+	// noLeader is the last "no leader" answer: when the command's own
+	// deadline then cuts a try short, that answer, not the deadline, is
+	// the cause to report.
+	var noLeader error
+	explain := func(err error) error {
+		if noLeader != nil && ctx.Err() != nil && natserr.TimedOut(err) && !natserr.NoLeader(err) {
+			return natserr.Explain(noLeader)
+		}
+		return natserr.Explain(err)
+	}
 	for {
 		tctx, cancel := context.WithTimeout(ctx, e.natsTimeout())
 		results, err := streams.Apply(tctx, js, top, nil)
 		cancel()
+		if natserr.NoLeader(err) {
+			noLeader = err
+		}
 		if err == nil || !(natserr.NoLeader(err) || natserr.TimedOut(err)) || ctx.Err() != nil {
-			return results, natserr.Explain(err)
+			return results, explain(err)
 		}
 		fmt.Fprintln(e.Stderr, "no JetStream leader yet: the cluster is still electing; retrying in a second")
 		if !retry.Sleep(ctx, time.Second) {
-			return results, natserr.Explain(err)
+			return results, explain(err)
 		}
 	}
 }
