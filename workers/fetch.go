@@ -143,7 +143,10 @@ func (w *Worker) ready() bool {
 
 // handBackBuffered hands back what a drained iterator still holds: messages
 // delivered but never started (at most Concurrency). asked bounds when each
-// was delivered, as in consume.
+// was delivered, as in consume. A delivery the server counted but had not
+// yet sent when the drain unsubscribed never reaches the buffer: it returns
+// after AckWait like any lost delivery, which spends one of MaxDeliver (20
+// by default against 5 failures, so the margin absorbs it).
 func (w *Worker) handBackBuffered(it jetstream.MessagesContext, asked *askRing) {
 	it.Drain()
 	for {
