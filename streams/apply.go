@@ -193,6 +193,7 @@ func applyBucket(ctx context.Context, js jetstream.JetStream, t Topology, want j
 		}
 	}
 	add("ttl", st.TTL(), want.TTL)
+	add("limit_marker_ttl", st.LimitMarkerTTL(), want.LimitMarkerTTL)
 	add("history", st.History(), int64(max(want.History, 1)))
 	add("description", info.Config.Description, want.Description)
 	add("replicas", info.Config.Replicas, want.Replicas)

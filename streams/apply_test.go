@@ -3,6 +3,7 @@ package streams_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestApplyOnClusterWithReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	top := streams.Topology{Prefix: "openmoove", Replicas: 3}
-	// Apply creates every stream and bucket (fourteen, each R3) one after
+	// Apply creates every stream and bucket (fifteen, each R3) one after
 	// another, and each is a new Raft group the three servers elect a
 	// leader for: seconds each on a loaded 2-core machine, so the 20 s of
 	// ctx(t) ran out once. Two minutes is the bound of the work, not of a
@@ -220,5 +221,46 @@ func TestApplyNeverLowersReplicasUnlessAsked(t *testing.T) {
 		if r := replicas(name); r != 1 {
 			t.Fatalf("%s replicas %d after an apply that lowers, want 1", name, r)
 		}
+	}
+}
+
+// The console keeps its logins in SESSIONS with a TTL per key (its
+// --console-session-ttl, which omq streams apply does not know), so the
+// bucket must allow one; a bucket made without it is corrected in place.
+func TestSessionsBucketTakesAPerKeyTTL(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	top := streams.New("openmoove")
+	if _, err := s.JS.CreateKeyValue(ctx(t), jetstream.KeyValueConfig{Bucket: top.SessionsBucket(), Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := streams.Apply(ctx(t), s.JS, top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for _, r := range rs {
+		if r.Name == top.SessionsBucket() {
+			for _, c := range r.Changes {
+				changed = append(changed, c.Setting)
+			}
+		}
+	}
+	if !slices.Contains(changed, "limit_marker_ttl") {
+		t.Fatalf("SESSIONS changes %v, want limit_marker_ttl corrected", changed)
+	}
+	kv, err := s.JS.KeyValue(ctx(t), top.SessionsBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx(t), "k", []byte("v"), jetstream.KeyTTL(time.Hour)); err != nil {
+		t.Fatalf("SESSIONS refused a per-key TTL: %v", err)
+	}
+	rs, err = streams.Apply(ctx(t), s.JS, top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(rs)[top.SessionsBucket()]; a != "unchanged" {
+		t.Fatalf("SESSIONS %s on a second apply, want unchanged", a)
 	}
 }

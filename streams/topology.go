@@ -78,6 +78,7 @@ func (t Topology) LedgerBucket() string     { return t.name("LEDGER") }     // r
 func (t Topology) TrackingBucket() string   { return t.name("TRACKING") }   // polled properties and snapshots
 func (t Topology) ReplayJobsBucket() string { return t.name("REPLAYJOBS") } // dead-letter replay jobs and their progress
 func (t Topology) ImportsBucket() string    { return t.name("IMPORTS") }    // files omq import queued, row by row
+func (t Topology) SessionsBucket() string   { return t.name("SESSIONS") }   // console logins, by the SHA-256 of their id
 
 // EventSubject is the subject of an upstream event of the given type.
 func (t Topology) EventSubject(eventType string) string {
@@ -216,5 +217,21 @@ func (t Topology) Buckets() []jetstream.KeyValueConfig {
 		kv(t.TrackingBucket(), "properties the poller follows, with their last snapshot", 0, 1),
 		kv(t.ReplayJobsBucket(), "dead-letter replay jobs: filter, count, progress, cancelled", 30*day, 1),
 		kv(t.ImportsBucket(), "files omq import queued: who, when, and each row's line and request_id", 0, 1),
+		t.sessionsBucket(kv),
 	}
+}
+
+// SessionMarkerTTL is how long the SESSIONS bucket keeps the marker a
+// session's expiry or logout leaves: long enough for a watcher to see it,
+// short enough that logins leave nothing behind.
+const SessionMarkerTTL = time.Minute
+
+// sessionsBucket has no TTL of its own: each console login is written with
+// a per-key TTL (nats-server 2.11+) from --console-session-ttl, a setting
+// the console has and omq streams apply may not, so the bucket's settings
+// do not depend on it.
+func (t Topology) sessionsBucket(kv func(string, string, time.Duration, uint8) jetstream.KeyValueConfig) jetstream.KeyValueConfig {
+	c := kv(t.SessionsBucket(), "console logins by the SHA-256 of their id: user, role, CSRF token, times; each key expires with its session", 0, 1)
+	c.LimitMarkerTTL = SessionMarkerTTL
+	return c
 }

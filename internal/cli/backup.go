@@ -62,13 +62,18 @@ type apiError struct {
 func (e *apiError) Error() string { return fmt.Sprintf("%s (code %d)", e.Description, e.ErrCode) }
 
 // backupNames are the streams a backup holds: omq's streams, then its
-// buckets' streams.
+// buckets' streams. The console's SESSIONS are left out: they are
+// disposable (a restore asks everyone to log in again), and a restore of
+// old ones would bring back logins that were ended since.
 func backupNames(top streams.Topology) []string {
 	var names []string
 	for _, s := range top.Streams() {
 		names = append(names, s.Name)
 	}
 	for _, b := range top.Buckets() {
+		if b.Bucket == top.SessionsBucket() {
+			continue
+		}
 		names = append(names, "KV_"+b.Bucket)
 	}
 	return names

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/openmoove/omq/internal/logging"
 )
 
 const (
@@ -55,8 +58,13 @@ func (s *Server) operator(h http.HandlerFunc) http.Handler {
 
 func (s *Server) require(role Role, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ss, ok := s.session(w, r)
-		if !ok {
+		ss, err := s.session(w, r)
+		var se *storeError
+		if errors.As(err, &se) {
+			s.unavailable(w, r, se)
+			return
+		}
+		if err != nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
@@ -84,20 +92,58 @@ func unsafe(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
-// session is the request's live session; a console without users gives
-// every visitor a read-only one.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, bool) {
+// session is the request's live session, its user as the users file has
+// them now; a console without users gives every visitor a read-only one.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*session, error) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if ss, ok := s.sessions.get(c.Value); ok {
-			return ss, true
+		ss, err := s.sessions.get(r.Context(), c.Value)
+		if err == nil {
+			if ss.user, err = s.still(r, ss); err == nil {
+				return ss, nil
+			}
+		}
+		if !errors.Is(err, errNoSession) {
+			return nil, err
 		}
 	}
 	if !s.auth.anonymous() || unsafe(r.Method) {
-		return nil, false
+		return nil, errNoSession
 	}
-	ss := s.sessions.create(Anonymous)
+	ss, err := s.sessions.create(r.Context(), Anonymous, viaAnonymous, func(id string) string { return s.auth.seal(viaAnonymous, "", id) })
+	if err != nil {
+		return nil, err
+	}
 	s.setSessionCookie(w, ss)
-	return ss, true
+	return ss, nil
+}
+
+// still is ss's user as the users file and token have them now. A user
+// removed, or whose password or the token changed, loses the session on
+// every replica; a changed role applies at once.
+func (s *Server) still(r *http.Request, ss *session) (User, error) {
+	u, ok := s.auth.current(ss)
+	if ok {
+		if u.Role != ss.user.Role {
+			s.log.Debug("console user's role changed in the users file; the session goes on with the new one", "user", u.Name, "was", string(ss.user.Role), "now", string(u.Role))
+		}
+		return u, nil
+	}
+	s.log.Info("console session ended: its user is no longer in the users file, or the password or token changed", "user", ss.user.Name, "remote", clientIP(r))
+	if err := s.sessions.end(r.Context(), ss.id); err != nil {
+		s.log.Warn("console session not removed from the bucket; it is refused anyway", logging.KeyError, err)
+	}
+	return User{}, errNoSession
+}
+
+// unavailable answers a request when the sessions bucket is out of reach:
+// the login page, with what to check. The cause is logged, not shown.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, se *storeError) {
+	s.log.Error("console cannot read or write its sessions", logging.KeyError, se, "path", r.URL.Path)
+	if r.Method != http.MethodGet || r.Header.Get("HX-Request") == "true" {
+		s.fail(w, r, http.StatusServiceUnavailable, se.advice())
+		return
+	}
+	s.renderLogin(w, r, http.StatusServiceUnavailable, se.advice(), "")
 }
 
 // csrfProblem says why an unsafe request is refused, or "".
@@ -135,7 +181,15 @@ type loginData struct {
 	Name      string
 }
 
+// loginPage says at once when logins cannot be kept (NATS down, or the
+// bucket missing), rather than after the password.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	var se *storeError
+	if err := s.sessions.check(r.Context()); errors.As(err, &se) {
+		s.log.Error("console cannot reach its sessions", logging.KeyError, se)
+		s.renderLogin(w, r, http.StatusServiceUnavailable, se.advice(), "")
+		return
+	}
 	s.renderLogin(w, r, http.StatusOK, "", "")
 }
 
@@ -144,7 +198,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, m
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: Prefix + "login", HttpOnly: true,
 		Secure: s.opts.TLS, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	d := loginData{Next: safeNext(r.FormValue("next")), Token: tok, HasToken: s.auth.token != "",
-		HasUsers: len(s.auth.users) > 0, Anonymous: s.auth.anonymous(), Error: msg, Name: name}
+		HasUsers: s.auth.hasUsers(), Anonymous: s.auth.anonymous(), Error: msg, Name: name}
 	s.renderStatus(w, r, code, "login", d)
 }
 
@@ -166,23 +220,46 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusForbidden, "The login form had expired or came from another site: log in again.", name)
 		return
 	}
-	u, ok := s.auth.check(name, r.PostFormValue("password"))
+	u, via, ok := s.auth.check(name, r.PostFormValue("password"))
 	if !ok {
 		s.log.Info("console login failed", "user", name, "remote", clientIP(r))
 		s.renderLogin(w, r, http.StatusUnauthorized, "Wrong name or password.", name)
 		return
 	}
+	var se *storeError
 	if old, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.end(old.Value) // a new login never keeps an old id (fixation)
+		// A new login never keeps an old id (fixation), on any replica.
+		if err := s.sessions.end(r.Context(), old.Value); errors.As(err, &se) {
+			s.log.Error("console login not saved", "user", u.Name, logging.KeyError, se)
+			s.renderLogin(w, r, http.StatusServiceUnavailable, se.advice(), name)
+			return
+		}
 	}
-	ss := s.sessions.create(u)
+	ss, err := s.sessions.create(r.Context(), u, via, func(id string) string { return s.auth.seal(via, u.Name, id) })
+	if errors.As(err, &se) {
+		s.log.Error("console login not saved", "user", u.Name, logging.KeyError, se)
+		s.renderLogin(w, r, http.StatusServiceUnavailable, se.advice(), name)
+		return
+	}
+	if err != nil {
+		s.log.Error("console login not saved", "user", u.Name, logging.KeyError, err)
+		s.renderLogin(w, r, http.StatusInternalServerError, "The login could not be saved; try again.", name)
+		return
+	}
 	s.setSessionCookie(w, ss)
 	s.log.Info("console login", "user", u.Name, "role", string(u.Role), "remote", clientIP(r))
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
+// logout ends the session on every replica. If the bucket cannot be
+// written the cookie is kept, so the person can log out again once NATS
+// is back rather than leave a live session behind.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	s.sessions.end(current(r).id)
+	if err := s.sessions.end(r.Context(), current(r).id); err != nil {
+		s.log.Error("console logout not saved", "user", current(r).user.Name, logging.KeyError, err)
+		s.fail(w, r, http.StatusServiceUnavailable, "Not logged out: the console cannot reach NATS, where it keeps logins, so the session would stay valid. Try again once NATS is back.")
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true,
 		Secure: s.opts.TLS, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)

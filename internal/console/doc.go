@@ -18,8 +18,11 @@
 // Users come from --console-users (name:role:bcrypt-hash lines, written by
 // omq console adduser) or a single --console-token (an operator). Without
 // either, every visitor is a read-only "anonymous" viewer, and New refuses
-// any address but loopback. Sessions are in memory, in an HttpOnly,
-// SameSite=Strict cookie (Secure under TLS). Every POST must carry the
+// any address but loopback. A session's id is in an HttpOnly,
+// SameSite=Strict cookie (Secure under TLS); the session itself is in the
+// SESSIONS bucket under the id's SHA-256 (sessions.go), so it outlives a
+// restart and every replica shares it, and each request checks its user
+// against the users file as it is now (read again when it changes). Every POST must carry the
 // session's CSRF token (the form field csrf, or the X-CSRF-Token header
 // htmx sends from the body's hx-headers), and one a browser marks
 // Sec-Fetch-Site: cross-site is refused whatever it carries. Login attempts

@@ -76,7 +76,8 @@ func New(_ context.Context, o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	auth, err := newAuthenticator(o.Config.ConsoleUsers, o.Config.ConsoleToken)
+	log := o.Logger.With(logging.KeyComponent, "console")
+	auth, err := newAuthenticator(o.Config.ConsoleUsers, o.Config.ConsoleToken, log)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +90,8 @@ func New(_ context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, log: o.Logger.With(logging.KeyComponent, "console"), now: o.Now, auth: auth,
-		sessions: newSessions(o.Now, o.Config.ConsoleSessionTTL), limits: newLoginLimits(o.Now), pages: pg,
+	s := &Server{opts: o, log: log, now: o.Now, auth: auth,
+		sessions: newSessions(o.JS, o.Topology, o.Now, o.Config.ConsoleSessionTTL), limits: newLoginLimits(o.Now), pages: pg,
 		samples: newSampler(o.Now)}
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
@@ -147,7 +148,8 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the sampler; sessions live in memory and end with it.
+// Stop ends the sampler; sessions are in the SESSIONS bucket and outlive
+// it.
 func (s *Server) Stop(ctx context.Context) error {
 	var err error
 	s.stopOnce.Do(func() {
