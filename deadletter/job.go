@@ -185,6 +185,19 @@ func (js *Jobs) Cancel(ctx context.Context, id string) (Job, error) {
 	})
 }
 
+// SetRate changes the cap of job id to rate replays a second (0 for no
+// cap), for a resume that should go faster or slower than the job was
+// created with; a runner already running keeps the rate it started with.
+func (js *Jobs) SetRate(ctx context.Context, id string, rate float64) (Job, error) {
+	if rate < 0 {
+		return Job{}, &FilterError{Field: "rate", Value: strconv.FormatFloat(rate, 'g', -1, 64), Want: "want replays a second above 0, or 0 for no cap"}
+	}
+	return js.update(ctx, id, func(j *Job) error {
+		j.Rate = rate
+		return nil
+	})
+}
+
 // update applies fn to the stored job with compare-and-set, again on a
 // conflict.
 func (js *Jobs) update(ctx context.Context, id string, fn func(*Job) error) (Job, error) {
@@ -227,6 +240,26 @@ var errJobBusy = errors.New("the replay job is already running")
 // its heartbeat is stale; Run resumes it). A job already running elsewhere is refused. each, if not
 // nil, sees the job after every letter.
 func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error) {
+	var steps func(JobStep)
+	if each != nil {
+		steps = func(s JobStep) { each(s.Job) }
+	}
+	return js.RunSteps(ctx, id, steps)
+}
+
+// JobStep is one letter a running job tried.
+type JobStep struct {
+	// Job is the job with this letter counted.
+	Job Job
+	// Result is the letter's replay; Err its failure, matching
+	// ErrNotFound for a letter gone meanwhile (counted as skipped).
+	Result ReplayResult
+	Err    error
+}
+
+// RunSteps is Run with each letter's own result, for a runner that
+// reports every replay (omq dlq replay --all) and not only the progress.
+func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Job, error) {
 	j, err := js.update(ctx, id, func(j *Job) error {
 		switch j.State {
 		case JobRunning:
@@ -257,7 +290,7 @@ func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error)
 		if err := js.checkCancelled(ctx, id); err != nil {
 			return err
 		}
-		_, rerr := js.store.Replay(ctx, l.ID, ReplayOptions{})
+		res, rerr := js.store.Replay(ctx, l.ID, ReplayOptions{})
 		if rerr != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -280,7 +313,7 @@ func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error)
 			return err
 		}
 		if each != nil {
-			each(j)
+			each(JobStep{Job: j, Result: res, Err: rerr})
 		}
 		if j.State == JobCancelled {
 			return ErrJobCancelled
