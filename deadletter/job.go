@@ -231,8 +231,8 @@ func isConflict(err error) bool {
 // ErrJobCancelled is what Run returns when the job was cancelled.
 var ErrJobCancelled = errors.New("the replay job was cancelled")
 
-// errJobBusy is a job another runner holds.
-var errJobBusy = errors.New("the replay job is already running")
+// ErrJobBusy is what Run returns for a job another runner holds.
+var ErrJobBusy = errors.New("the replay job is already running")
 
 // Run replays job id from its cursor until every counted letter was tried
 // (it returns the Done job), the job is cancelled (ErrJobCancelled), or
@@ -263,7 +263,7 @@ func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Jo
 	j, err := js.update(ctx, id, func(j *Job) error {
 		switch j.State {
 		case JobRunning:
-			return errJobBusy
+			return ErrJobBusy
 		case JobDone:
 			return nil
 		}
