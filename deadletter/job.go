@@ -47,7 +47,8 @@ type Job struct {
 	// replays' API calls are paced by the workers in the budget's replay
 	// lane (events.HeaderLane) whatever the rate.
 	Rate float64 `json:"rate,omitempty"`
-	// By is who created it (the console user or "omq dlq replay").
+	// By is who created it: the console user, or cli:<OS user> for
+	// omq dlq replay --all.
 	By    string `json:"by"`
 	State string `json:"state"`
 	// Replayed, Skipped (gone meanwhile) and Failed (still in the DLQ)
