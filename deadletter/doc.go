@@ -69,7 +69,10 @@
 //
 // Jobs replays everything a filter selects server-side: Create counts
 // (the dry run) and stores a Job in the REPLAYJOBS bucket; Run replays
-// from the job's cursor, saving its progress after every letter; Cancel
-// stops it before its next letter; Run again resumes it, also from
-// another process after a restart.
+// from the job's cursor, saving its progress after every letter (RunSteps
+// also hands over each letter's ReplayResult); Cancel stops it before its
+// next letter; Run again resumes it, also from another process after a
+// restart, at the job's Rate or one SetRate changed. The console and
+// omq dlq replay --all run the same jobs, so either shows and cancels the
+// other's.
 package deadletter

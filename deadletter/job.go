@@ -47,7 +47,8 @@ type Job struct {
 	// replays' API calls are paced by the workers in the budget's replay
 	// lane (events.HeaderLane) whatever the rate.
 	Rate float64 `json:"rate,omitempty"`
-	// By is who created it (the console user or "omq dlq replay").
+	// By is who created it: the console user, or cli:<OS user> for
+	// omq dlq replay --all.
 	By    string `json:"by"`
 	State string `json:"state"`
 	// Replayed, Skipped (gone meanwhile) and Failed (still in the DLQ)
@@ -185,6 +186,19 @@ func (js *Jobs) Cancel(ctx context.Context, id string) (Job, error) {
 	})
 }
 
+// SetRate changes the cap of job id to rate replays a second (0 for no
+// cap), for a resume that should go faster or slower than the job was
+// created with; a runner already running keeps the rate it started with.
+func (js *Jobs) SetRate(ctx context.Context, id string, rate float64) (Job, error) {
+	if rate < 0 {
+		return Job{}, &FilterError{Field: "rate", Value: strconv.FormatFloat(rate, 'g', -1, 64), Want: "want replays a second above 0, or 0 for no cap"}
+	}
+	return js.update(ctx, id, func(j *Job) error {
+		j.Rate = rate
+		return nil
+	})
+}
+
 // update applies fn to the stored job with compare-and-set, again on a
 // conflict.
 func (js *Jobs) update(ctx context.Context, id string, fn func(*Job) error) (Job, error) {
@@ -218,8 +232,8 @@ func isConflict(err error) bool {
 // ErrJobCancelled is what Run returns when the job was cancelled.
 var ErrJobCancelled = errors.New("the replay job was cancelled")
 
-// errJobBusy is a job another runner holds.
-var errJobBusy = errors.New("the replay job is already running")
+// ErrJobBusy is what Run returns for a job another runner holds.
+var ErrJobBusy = errors.New("the replay job is already running")
 
 // Run replays job id from its cursor until every counted letter was tried
 // (it returns the Done job), the job is cancelled (ErrJobCancelled), or
@@ -227,10 +241,30 @@ var errJobBusy = errors.New("the replay job is already running")
 // its heartbeat is stale; Run resumes it). A job already running elsewhere is refused. each, if not
 // nil, sees the job after every letter.
 func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error) {
+	var steps func(JobStep)
+	if each != nil {
+		steps = func(s JobStep) { each(s.Job) }
+	}
+	return js.RunSteps(ctx, id, steps)
+}
+
+// JobStep is one letter a running job tried.
+type JobStep struct {
+	// Job is the job with this letter counted.
+	Job Job
+	// Result is the letter's replay; Err its failure, matching
+	// ErrNotFound for a letter gone meanwhile (counted as skipped).
+	Result ReplayResult
+	Err    error
+}
+
+// RunSteps is Run with each letter's own result, for a runner that
+// reports every replay (omq dlq replay --all) and not only the progress.
+func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Job, error) {
 	j, err := js.update(ctx, id, func(j *Job) error {
 		switch j.State {
 		case JobRunning:
-			return errJobBusy
+			return ErrJobBusy
 		case JobDone:
 			return nil
 		}
@@ -257,7 +291,7 @@ func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error)
 		if err := js.checkCancelled(ctx, id); err != nil {
 			return err
 		}
-		_, rerr := js.store.Replay(ctx, l.ID, ReplayOptions{})
+		res, rerr := js.store.Replay(ctx, l.ID, ReplayOptions{})
 		if rerr != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -280,7 +314,7 @@ func (js *Jobs) Run(ctx context.Context, id string, each func(Job)) (Job, error)
 			return err
 		}
 		if each != nil {
-			each(j)
+			each(JobStep{Job: j, Result: res, Err: rerr})
 		}
 		if j.State == JobCancelled {
 			return ErrJobCancelled

@@ -160,3 +160,46 @@ func TestJobInterruptedByItsContextCanBeResumed(t *testing.T) {
 		t.Fatalf("Get of an unknown job = %v", err)
 	}
 }
+
+// RunSteps hands each letter's own result to the runner (omq dlq replay
+// --all prints one line a letter), a letter gone meanwhile as ErrNotFound.
+func TestJobStepsCarryEachReplay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first := b.letter(t, 1, "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-1"}`, "timeout")
+	gone := b.letter(t, 2, "offer_accepted", `{"type":"offer_accepted","transaction_id":"T-2"}`, "timeout")
+	jobs := b.jobs(t)
+	j, err := jobs.Create(b.ctx, deadletter.Filter{}, deadletter.JobOptions{Rate: 1e-3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A resume may change the pace: at 1e-3 a second the second letter
+	// would wait 1000 s.
+	if j, err = jobs.SetRate(b.ctx, j.ID, 0); err != nil || j.Rate != 0 {
+		t.Fatalf("SetRate: %+v, %v", j, err)
+	}
+	if _, err := jobs.SetRate(b.ctx, j.ID, -1); err == nil {
+		t.Fatal("SetRate(-1) was accepted")
+	}
+	var steps []deadletter.JobStep
+	done, err := jobs.RunSteps(b.ctx, j.ID, func(s deadletter.JobStep) {
+		steps = append(steps, s)
+		if s.Result.ID == first {
+			if _, err := b.store.Delete(b.ctx, gone); err != nil { // purged while the job runs
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0].Err != nil || steps[0].Result.ID != first || steps[0].Result.Subject == "" || steps[0].Job.Replayed != 1 {
+		t.Fatalf("first step %+v", steps)
+	}
+	if !errors.Is(steps[1].Err, deadletter.ErrNotFound) || steps[1].Job.Skipped != 1 {
+		t.Fatalf("second step %+v, want the purged letter skipped", steps[1])
+	}
+	if done.State != deadletter.JobDone || done.Replayed != 1 || done.Skipped != 1 {
+		t.Fatalf("done %+v", done)
+	}
+}

@@ -20,7 +20,8 @@ func newAuditCmd(e *Env) *cobra.Command {
 		Use:   "audit",
 		Short: "Show the audit trail: who did what in the console and with omq, newest first",
 		Long: `Show the operator actions taken in the console, and with omq breaker
-probe|resume and omq import (who: cli:<OS user>), newest first: when, who
+probe|resume, omq import and omq dlq replay|edit|purge (who:
+cli:<OS user>), newest first: when, who
 (and their role), what, on what, the filter of a bulk action, how many
 messages it touched, and the result. --json adds the diff of an edit.
 The trail is the AUDIT stream, kept a year.`,

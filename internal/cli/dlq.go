@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -29,8 +30,9 @@ its headers and why it failed. Its ID is its sequence in the DLQ stream.
 
 Find them with list and stats, read one with show, fix the cause, then
 replay them (edit first if the body itself was wrong); export keeps a copy,
-purge deletes what will never be needed. docs/operations-dlq.md is the
-runbook.
+purge deletes what will never be needed. replay --all runs as a replay job
+that jobs lists and the console shows; replay, edit and purge are on the
+audit trail (omq audit). docs/operations-dlq.md is the runbook.
 
 Filters (list, replay, export, purge): --subject is the original subject,
 NATS wildcards allowed; --type the message type (offer_accepted,
@@ -60,6 +62,7 @@ was used wrongly (a bad id or filter); with 2, nothing was changed.`,
 		newDLQListCmd(e),
 		newDLQShowCmd(e),
 		newDLQReplayCmd(e),
+		newDLQJobsCmd(e),
 		newDLQEditCmd(e),
 		newDLQExportCmd(e),
 		newDLQPurgeCmd(e),
@@ -155,6 +158,7 @@ func parseIDs(cmd *cobra.Command, args []string) ([]uint64, error) {
 // dlqSession is a connection to a running omq's NATS and its DLQ.
 type dlqSession struct {
 	nc    *nats.Conn
+	js    jetstream.JetStream // for the audit trail
 	store *deadletter.Store
 }
 
@@ -165,7 +169,7 @@ func openDLQ(ctx context.Context, cfg *config.Config, name string) (*dlqSession,
 	if err != nil {
 		return nil, err
 	}
-	return &dlqSession{nc: nc, store: deadletter.NewStore(js, cfg.Topology())}, nil
+	return &dlqSession{nc: nc, js: js, store: deadletter.NewStore(js, cfg.Topology())}, nil
 }
 
 // storeUsage makes the store's own filter check (the subject prefix) a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/audit"
 )
 
 func newDLQEditCmd(e *Env) *cobra.Command {
@@ -89,6 +90,12 @@ editor, with the same validation.`,
 			body = c.Bytes()
 		}
 		r, err := s.store.Replay(ctx, l.ID, deadletter.ReplayOptions{Body: body, DryRun: dryRun})
+		if !dryRun {
+			// As the console does: an edit refused as invalid is on the
+			// trail too, with its diff.
+			auditCLI(ctx, e, s.js, cfg, audit.Entry{Kind: "dlq.edit", Target: fmt.Sprint(l.ID), Count: replayedCount(err),
+				Diff: deadletter.DiffText(deadletter.Diff(l.Data, body))}, err)
+		}
 		var ibe *deadletter.InvalidBodyError
 		if errors.As(err, &ibe) {
 			printInvalid(e.Stderr, ibe)
@@ -183,4 +190,12 @@ func printInvalid(w io.Writer, ibe *deadletter.InvalidBodyError) {
 	for _, it := range items {
 		fmt.Fprintf(w, "  - %s\n", it)
 	}
+}
+
+// replayedCount is how many letters a single replay touched.
+func replayedCount(err error) int {
+	if err != nil {
+		return 0
+	}
+	return 1
 }

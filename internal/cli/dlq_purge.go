@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmoove/omq/config"
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/audit"
 )
 
 // purgeShown is how many letters purge lists before asking.
@@ -105,6 +106,14 @@ dead letter. Export first if you might need them again.`,
 		}
 		n, err := s.store.Delete(ctx, del...)
 		fmt.Fprintf(e.Stdout, "deleted %s\n", plural(n, "dead letter"))
+		a := audit.Entry{Kind: "dlq.purge", Count: n}
+		if len(ids) > 0 {
+			a.Target = auditIDs(ids)
+		}
+		if !filters.Empty() || all {
+			a.Filter = filterFlags(filters)
+		}
+		auditCLI(ctx, e, s.js, cfg, a, err)
 		return err
 	}
 	return cmd

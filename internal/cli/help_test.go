@@ -35,6 +35,7 @@ var helpGroups = map[string][]config.Group{
 	"omq dlq show":        {config.GroupNATS, config.GroupStreams},
 	"omq dlq replay":      {config.GroupNATS, config.GroupStreams, config.GroupTracing},
 	"omq dlq edit":        {config.GroupNATS, config.GroupStreams},
+	"omq dlq jobs":        {config.GroupNATS, config.GroupStreams},
 	"omq dlq export":      {config.GroupNATS, config.GroupStreams},
 	"omq dlq purge":       {config.GroupNATS, config.GroupStreams},
 	"omq dlq stats":       {config.GroupNATS, config.GroupStreams},
