@@ -140,60 +140,26 @@ func (w stderrWarner) Warn(msg string, _ ...any) { fmt.Fprintf(w.e.Stderr, "omq:
 // filterFlags writes a stored filter as omq dlq's flags, times absolute,
 // as the console writes a job's filter on the audit trail.
 func filterFlags(f deadletter.Filter) string {
-	var parts []string
-	add := func(name, v string) {
-		if v != "" {
-			parts = append(parts, "--"+name+" "+shellQuote(v))
-		}
-	}
-	add("subject", f.Subject)
-	add("type", f.Type)
-	add("kind", strings.Join(f.Kinds, ","))
-	add("error", f.Error)
-	add("reason", f.Reason)
+	var fl audit.Flags
+	fl.Add("subject", f.Subject)
+	fl.Add("type", f.Type)
+	fl.Add("kind", strings.Join(f.Kinds, ","))
+	fl.Add("error", f.Error)
+	fl.Add("reason", f.Reason)
 	if f.Status != 0 {
-		add("status", strconv.Itoa(f.Status))
+		fl.Add("status", strconv.Itoa(f.Status))
 	}
-	add("transaction", f.TransactionID)
+	fl.Add("transaction", f.TransactionID)
 	for _, b := range f.Body {
-		add("body", b.String())
+		fl.Add("body", b.String())
 	}
 	if !f.Since.IsZero() {
-		add("since", f.Since.UTC().Format(time.RFC3339))
+		fl.Add("since", f.Since.UTC().Format(time.RFC3339))
 	}
 	if !f.Until.IsZero() {
-		add("until", f.Until.UTC().Format(time.RFC3339))
+		fl.Add("until", f.Until.UTC().Format(time.RFC3339))
 	}
-	if len(parts) == 0 {
-		return "(every dead letter)"
-	}
-	return strings.Join(parts, " ")
-}
-
-// shellQuote quotes s for a shell unless it is plain.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == ',' || r == '*' || r == '>' || r == '=' || r == ':' || r == '+' ||
-			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// auditIDs is the Target of an action on dead letters by id, the first
-// twenty and how many in all, as the console writes it.
-func auditIDs(ids []uint64) string {
-	const shown = 20
-	parts := make([]string, 0, min(len(ids), shown))
-	for _, id := range ids[:min(len(ids), shown)] {
-		parts = append(parts, strconv.FormatUint(id, 10))
-	}
-	s := strings.Join(parts, " ")
-	if len(ids) > shown {
-		s += fmt.Sprintf(" … (%d in all)", len(ids))
-	}
-	return s
+	return fl.String()
 }
 
 func newDLQJobsCmd(e *Env) *cobra.Command {

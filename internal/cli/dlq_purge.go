@@ -108,7 +108,7 @@ dead letter. Export first if you might need them again.`,
 		fmt.Fprintf(e.Stdout, "deleted %s\n", plural(n, "dead letter"))
 		a := audit.Entry{Kind: "dlq.purge", Count: n}
 		if len(ids) > 0 {
-			a.Target = auditIDs(ids)
+			a.Target = audit.IDs(ids)
 		}
 		if !filters.Empty() || all {
 			a.Filter = filterFlags(filters)

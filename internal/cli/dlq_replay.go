@@ -123,7 +123,7 @@ says how to resume it. Each replay, edit and purge is on the audit trail
 		}
 		sum, err := replayLetters(ctx, e, s.store, ls, deadletter.ReplayOptions{DryRun: dryRun, Rate: rate})
 		if !dryRun {
-			auditCLI(ctx, e, s.js, cfg, audit.Entry{Kind: "dlq.replay", Target: auditIDs(ids), Count: sum.Replayed}, err)
+			auditCLI(ctx, e, s.js, cfg, audit.Entry{Kind: "dlq.replay", Target: audit.IDs(ids), Count: sum.Replayed}, err)
 		}
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/audit"
 )
 
 // dlRunner owns the goroutines of the replay jobs this console started;
@@ -301,7 +302,7 @@ func (s *Server) dlPurge(w http.ResponseWriter, r *http.Request) {
 	n, err := store.Purge(ctx, f)
 	target := ""
 	if len(ids) > 0 {
-		target = idList(ids)
+		target = audit.IDs(ids)
 	}
 	_ = s.audit(ctx, r, Action{Kind: "dlq.purge", Target: target, Filter: d.Form.Flags(), Count: n, Err: err})
 	msg := fmt.Sprintf("deleted %d dead letters", n)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openmoove/omq/deadletter"
+	"github.com/openmoove/omq/internal/audit"
 )
 
 // deadLetterRoutes registers the dead-letter pages and actions. This file
@@ -93,38 +94,20 @@ func (f dlForm) Empty() bool { return len(f.Values()) == 0 }
 // Flags is the form as omq dlq flags: what the audit trail records, and
 // what an operator can paste into a terminal.
 func (f dlForm) Flags() string {
-	var parts []string
-	add := func(name, v string) {
-		if v != "" {
-			parts = append(parts, "--"+name+" "+shellQuote(v))
-		}
-	}
-	add("subject", f.Subject)
-	add("type", f.Type)
-	add("kind", f.Kind)
-	add("error", f.Error)
-	add("reason", f.Reason)
-	add("status", f.Status)
-	add("transaction", f.Transaction)
+	var fl audit.Flags
+	fl.Add("subject", f.Subject)
+	fl.Add("type", f.Type)
+	fl.Add("kind", f.Kind)
+	fl.Add("error", f.Error)
+	fl.Add("reason", f.Reason)
+	fl.Add("status", f.Status)
+	fl.Add("transaction", f.Transaction)
 	for _, b := range f.Body {
-		add("body", b)
+		fl.Add("body", b)
 	}
-	add("since", f.Since)
-	add("until", f.Until)
-	if len(parts) == 0 {
-		return "(every dead letter)"
-	}
-	return strings.Join(parts, " ")
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || r == ',' || r == '*' || r == '>' || r == '=' || r == ':' || r == '+' ||
-			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	fl.Add("since", f.Since)
+	fl.Add("until", f.Until)
+	return fl.String()
 }
 
 // filter reads the form as deadletter reads omq dlq's flags; an error
@@ -297,7 +280,7 @@ func (s *Server) dlReplay(w http.ResponseWriter, r *http.Request) {
 	if err == nil && len(failed) > 0 {
 		err = errors.New(strings.Join(failed, "; "))
 	}
-	_ = s.audit(ctx, r, Action{Kind: "dlq.replay", Target: idList(ids), Count: sum.Replayed, Err: err})
+	_ = s.audit(ctx, r, Action{Kind: "dlq.replay", Target: audit.IDs(ids), Count: sum.Replayed, Err: err})
 	msg := fmt.Sprintf("replayed %d, skipped %d (already gone), failed %d", sum.Replayed, sum.Skipped, sum.Failed)
 	if err != nil {
 		msg += ": " + err.Error()
@@ -307,16 +290,4 @@ func (s *Server) dlReplay(w http.ResponseWriter, r *http.Request) {
 		back = to // replay from a detail page returns to the list
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
-}
-
-func idList(ids []uint64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatUint(id, 10)
-	}
-	const shown = 20
-	if len(parts) > shown {
-		return strings.Join(parts[:shown], " ") + fmt.Sprintf(" … (%d in all)", len(parts))
-	}
-	return strings.Join(parts, " ")
 }
