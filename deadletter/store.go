@@ -85,7 +85,7 @@ func (s *Store) Validate(f Filter) error {
 		first, _, _ := strings.Cut(f.Subject, ".")
 		if first != s.top.Prefix && first != "*" && first != ">" {
 			return &FilterError{Field: "subject", Value: f.Subject,
-				Want: "original subjects start with " + s.top.Prefix + "., such as " + s.top.Prefix + ".events.> or " + s.top.CreatePropertySubject()}
+				Want: "original subjects start with " + s.top.Prefix + "., such as " + s.top.Prefix + ".events.>, " + s.top.CreatePropertySubject() + " or " + s.top.BulkCreatePropertySubject()}
 		}
 	}
 	return nil

@@ -27,8 +27,9 @@ type Validators map[string]Validator
 // package may replace an entry in an init function — never later, it is
 // not locked.
 var DefaultValidators = Validators{
-	"commands.create_property": ValidateCreateProperty,
-	"events.>":                 ValidateEvent,
+	"commands.create_property":      ValidateCreateProperty,
+	"commands.bulk.create_property": ValidateCreateProperty,
+	"events.>":                      ValidateEvent,
 }
 
 // For returns the validator of subject (a full subject, prefix included),

@@ -18,6 +18,7 @@ func TestValidators(t *testing.T) {
 	}{
 		{"openmoove.commands.create_property", good, ""},
 		{"openmoove.commands.create_property", strings.Replace(good, "07700 900123", "12", 1), "phone_number: Invalid phone number format"},
+		{"openmoove.commands.bulk.create_property", strings.Replace(good, "07700 900123", "12", 1), "phone_number: Invalid phone number format"},
 		{"openmoove.commands.create_property", `{"first_name": 3}`, "first_name must be string"},
 		{"openmoove.commands.create_property", `[1]`, "must be a JSON object"},
 		{"openmoove.commands.create_property", good + `{}`, "data after"},

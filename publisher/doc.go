@@ -36,7 +36,10 @@
 //
 // A backlog (an import, a catch-up) belongs in the bulk lane, so that the
 // API budget serves live events first: publisher.New(nc,
-// publisher.WithLane(events.LaneBulk)). Default: live.
+// publisher.WithLane(events.LaneBulk)). Default: live. A bulk publisher's
+// property creations go to <prefix>.commands.bulk.create_property, which
+// omq consumes apart from the live creations; its events keep their
+// subjects and carry the lane in the Omq-Lane header.
 //
 // A Publisher is safe for concurrent use; a Batch is not.
 package publisher

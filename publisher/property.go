@@ -30,7 +30,10 @@ func WithFill(fill events.Fill) CreateOption {
 // CreateProperty validates req with the API's own rules
 // (openmoove.ValidateCreate, after WithFill's completion), gives it a
 // request_id when it has none, and queues it on
-// <prefix>.commands.create_property with Nats-Msg-Id = the request_id,
+// <prefix>.commands.create_property (a WithLane(events.LaneBulk)
+// publisher: <prefix>.commands.bulk.create_property, consumed apart so
+// that the bulk lane never holds up live creations) with Nats-Msg-Id = the
+// request_id,
 // waiting for JetStream's ack. The Ack's ID is the request_id: keep it to
 // follow the creation (omq import status, the property_created outcome).
 // An invalid creation returns *openmoove.ValidationError and publishes
@@ -87,5 +90,15 @@ func (p *Publisher) propertyMsg(req *events.CreateProperty, opts []CreateOption)
 	if err != nil {
 		return nil, fmt.Errorf("publisher: encode creation %s: %w", req.RequestID, err)
 	}
-	return p.newMsg(p.top.CreatePropertySubject(), req.RequestID, body), nil
+	return p.newMsg(p.creationSubject(), req.RequestID, body), nil
+}
+
+// creationSubject is where this publisher's creations go: a bulk
+// publisher's to the bulk subject, which has its own consumer, so that an
+// import the budget holds back never stands in front of live creations.
+func (p *Publisher) creationSubject() string {
+	if p.opt.lane == events.LaneBulk {
+		return p.top.BulkCreatePropertySubject()
+	}
+	return p.top.CreatePropertySubject()
 }

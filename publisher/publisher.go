@@ -68,8 +68,9 @@ func WithMaxInFlight(n int) Option {
 // WithLane sets the lane (events.Lane) of everything the Publisher
 // publishes: events.LaneLive (the default: work published as it happens)
 // or events.LaneBulk (a backlog, an import: its API calls take what live
-// work leaves of the shared budget). The replay and reads lanes are omq's
-// own and are refused.
+// work leaves of the shared budget; its property creations go to the bulk
+// subject, streams.Topology.BulkCreatePropertySubject). The replay and
+// reads lanes are omq's own and are refused.
 func WithLane(l events.Lane) Option {
 	return func(o *options) error {
 		if l != events.LaneLive && l != events.LaneBulk {

@@ -85,8 +85,19 @@ func (t Topology) EventSubject(eventType string) string {
 	return t.Prefix + ".events." + eventType
 }
 
-// CreatePropertySubject is the subject of queued property creations.
+// CreatePropertySubject is the subject of property creations published one
+// at a time (the live lane): a single CreateProperty, one item of ingest.
 func (t Topology) CreatePropertySubject() string { return t.Prefix + ".commands.create_property" }
+
+// BulkCreatePropertySubject is the subject of property creations queued in
+// bulk (the bulk lane): omq import, ingest arrays, a publisher
+// WithLane(events.LaneBulk). It has a consumer of its own (properties-bulk),
+// so that a bulk lane the API budget turns away holds only that consumer
+// while live creations go on; its last token is the same message type,
+// create_property, and it lies inside the COMMANDS stream's subjects.
+func (t Topology) BulkCreatePropertySubject() string {
+	return t.Prefix + ".commands.bulk.create_property"
+}
 
 // WebhookSubject is the subject of a verified webhook of the given event
 // ("property.milestone.updated" becomes "…webhooks.property.milestone.updated").

@@ -31,3 +31,27 @@ func TestMessageNames(t *testing.T) {
 		t.Error("a KV bucket took MessageRef; MessageKey may no longer be needed")
 	}
 }
+
+// Bulk creations have a subject of their own inside the COMMANDS stream,
+// apart from the live one (a consumer filtered on one never sees the
+// other), with the same message type as its last token.
+func TestBulkCreatePropertySubject(t *testing.T) {
+	t.Parallel()
+	top := streams.New("acme")
+	if got := top.BulkCreatePropertySubject(); got != "acme.commands.bulk.create_property" {
+		t.Errorf("BulkCreatePropertySubject = %q, want acme.commands.bulk.create_property", got)
+	}
+	s := natstest.Start(t)
+	if _, err := streams.Apply(ctx(t), s.JS, top, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{top.CreatePropertySubject(), top.BulkCreatePropertySubject()} {
+		ack, err := s.JS.Publish(ctx(t), subj, []byte(`{}`))
+		if err != nil {
+			t.Fatalf("publish to %s: %v", subj, err)
+		}
+		if ack.Stream != top.CommandsStream() {
+			t.Errorf("%s stored in %s, want %s", subj, ack.Stream, top.CommandsStream())
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/openmoove/omq/events"
 	"github.com/openmoove/omq/internal/tracing"
 	"github.com/openmoove/omq/streams"
 )
@@ -93,6 +94,17 @@ type Config struct {
 	// the API's return is noticed within ProbeEvery, not at the end of a
 	// pause that has grown to PauseMax. Default 10s.
 	ProbeEvery time.Duration
+	// Lane, when set, is the lane (events.Lane) of the whole consumer: every
+	// message on it is of this lane or lower, whatever its Omq-Lane header
+	// says (a header may lower a message's lane, never raise it above
+	// Lane), so a publisher cannot jump the queue by header. When the
+	// budget turns the lane away the worker holds, fetching nothing and so
+	// spending no deliveries, until the lane's wait ends: no message behind
+	// the held ones on this consumer is of a higher lane, so there is
+	// nothing to let pass (see laneHolds for the consumers that mix lanes).
+	// omq's properties-bulk worker is LaneBulk. Default "": the header
+	// alone decides, and lower lanes stand aside for live messages.
+	Lane events.Lane
 	// BreakerGroup names the API the worker calls. Workers of one group
 	// share their breaker: the first to find the API down pauses every
 	// worker of the group (each its own consumer, for every replica), and
@@ -174,6 +186,8 @@ func (c Config) Validate() error {
 		return bad("PauseMin must be positive and PauseMax at least PauseMin, got %s and %s", c.PauseMin, c.PauseMax)
 	case c.ProbeEvery < 0:
 		return bad("ProbeEvery must be positive (0 for the default, %s), got %s", DefaultProbeEvery, c.ProbeEvery)
+	case c.Lane != "" && !validLane(c.Lane):
+		return bad("Lane %q must be empty (the header decides) or one of %v", c.Lane, events.Lanes())
 	case c.BreakerGroup != "" && !validName(c.BreakerGroup):
 		return bad("BreakerGroup %q must be empty or a name of letters, digits, '-' and '_'", c.BreakerGroup)
 	}
@@ -188,6 +202,11 @@ func (c Config) tracer() trace.Tracer {
 		return nil
 	}
 	return tracing.Tracer(c.TracerProvider)
+}
+
+func validLane(l events.Lane) bool {
+	_, err := events.ParseLane(string(l))
+	return err == nil
 }
 
 func validName(s string) bool {
@@ -222,6 +241,7 @@ type Spec struct {
 	Stream   string           // Config.Stream
 	Subjects []string         // Config.Subjects
 	Handler  Handler          // Config.Handler
+	Lane     events.Lane      // Config.Lane
 	Topology streams.Topology // Config.Topology
 	// Probe is Config.Probe; omq's workers pass openmoove.Client.Probe.
 	Probe   func(ctx context.Context) error
@@ -232,7 +252,7 @@ type Spec struct {
 // For returns c with s's fields set: the one way omq's role packages
 // assemble a worker from the numbers they were given.
 func (c Config) For(s Spec) Config {
-	c.Name, c.Stream, c.Subjects, c.Handler = s.Name, s.Stream, s.Subjects, s.Handler
+	c.Name, c.Stream, c.Subjects, c.Handler, c.Lane = s.Name, s.Stream, s.Subjects, s.Handler, s.Lane
 	c.Topology, c.Probe, c.Logger, c.Metrics = s.Topology, s.Probe, s.Logger, s.Metrics
 	return c
 }

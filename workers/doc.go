@@ -24,7 +24,9 @@
 //
 // The handler's context carries the message's lane (Message.Lane, from the
 // events.HeaderLane header): every API call the handler makes through a
-// client wired to omq's shared budget takes its token in that lane.
+// client wired to omq's shared budget takes its token in that lane. A
+// consumer of one lane (Config.Lane, such as omq's properties-bulk) caps
+// it: a message there is of that lane at most, whatever its header says.
 //
 // The handler gets a context that ends before AckWait does; calls that may
 // outlive it call Message.InProgress to keep the message. A handler returns
@@ -57,7 +59,9 @@
 //     lane's messages that arrive meanwhile go back uncalled to return when
 //     it ends, so live messages behind them are called. A message that has
 //     spent half its deliveries either way holds the worker as any
-//     throttle does.
+//     throttle does. On a consumer of one lane (Config.Lane) the lane
+//     waiting is the worker waiting: it holds, and the messages in hand
+//     return, without spread, just before the hold ends.
 //   - failure.Systemic, or BreakerTransient Transient failures in a row: the
 //     breaker opens. The consumer is paused (PauseConsumer) for every replica
 //     until now+cooldown (PauseMin doubling to PauseMax while the API stays

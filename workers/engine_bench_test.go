@@ -135,7 +135,7 @@ func benchRaw(b *testing.B, js jetstream.JetStream, top streams.Topology, conc i
 			for {
 				select {
 				case msg := <-work:
-					m, err := newMessage(top.EventsStream(), msg)
+					m, err := newMessage(top.EventsStream(), "", msg)
 					if err == nil {
 						err = h(ctx, m)
 					}

@@ -184,10 +184,14 @@ func (w *Worker) handBack(msg jetstream.Msg, received time.Time) {
 	if delay <= 0 {
 		outcome, delay = "left_for_redelivery", time.Second
 	}
-	switch outcome {
-	case "throttled":
+	switch {
+	case outcome == "throttled" && w.cfg.Lane != "":
+		// A one-lane consumer's buffered messages, as holdLane's: back
+		// in order, just before the hold ends.
+		delay -= laneLead(delay)
+	case outcome == "throttled":
 		delay += throttleSpread(delay)
-	case "left_for_redelivery":
+	case outcome == "left_for_redelivery":
 		delay += jitter(max(w.cfg.PauseMin/4, time.Millisecond))
 	}
 	if err := msg.NakWithDelay(delay); err != nil {

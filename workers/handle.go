@@ -33,7 +33,7 @@ const settleTimeout = 10 * time.Second
 func (w *Worker) handle(msg jetstream.Msg, received time.Time) {
 	defer w.inflight.Done()
 	defer func() { <-w.slots }()
-	m, err := newMessage(w.cfg.Stream, msg)
+	m, err := newMessage(w.cfg.Stream, w.cfg.Lane, msg)
 	if err != nil {
 		// Not a JetStream delivery: nothing to settle.
 		w.log.Error("delivery without metadata; ignored", logging.KeyError, err)
@@ -200,6 +200,10 @@ func (w *Worker) settle(m *Message, err error, log *slog.Logger) {
 		wait, ok := failure.WaitOf(err)
 		if !ok {
 			wait = w.cfg.RetryMin
+		}
+		if w.holdLane(m, err, wait) {
+			log.Info("lane turned away; the consumer holds", "wait", wait)
+			return
 		}
 		readsOnly := errors.Is(err, failure.ErrReadsOnly) && m.Deliveries < uint64(w.cfg.MaxDeliver/2)
 		if !readsOnly && !w.laneYield(m, err, wait) {

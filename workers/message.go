@@ -32,6 +32,8 @@ type Message struct {
 	Published time.Time
 
 	msg jetstream.Msg
+	// laneCap is the worker's Config.Lane: the highest lane m may have.
+	laneCap events.Lane
 	// span is the delivery's span (a no-op one with tracing off).
 	span trace.Span
 }
@@ -56,8 +58,16 @@ func (m *Message) InProgress() error {
 
 // Lane is the message's lane (events.HeaderLane): the share of the API
 // budget its calls draw on. No header, or one omq does not know, is live:
-// the header can only lower a message's priority below the default.
-func (m *Message) Lane() events.Lane { return events.LaneOfHeader(m.Header.Get(events.HeaderLane)) }
+// the header can only lower a message's priority below the default. On a
+// worker with Config.Lane the lane is at most that one: a live header on
+// the bulk consumer is bulk.
+func (m *Message) Lane() events.Lane {
+	l := events.LaneOfHeader(m.Header.Get(events.HeaderLane))
+	if m.laneCap != "" && laneRank(l) < laneRank(m.laneCap) {
+		return m.laneCap
+	}
+	return l
+}
 
 // Handler does the work for one message. It returns nil when done (the
 // runtime acks) or an error whose failure.Kind decides what the runtime does
@@ -65,7 +75,7 @@ func (m *Message) Lane() events.Lane { return events.LaneOfHeader(m.Header.Get(e
 // a handler must return when it does.
 type Handler func(ctx context.Context, m *Message) error
 
-func newMessage(stream string, msg jetstream.Msg) (*Message, error) {
+func newMessage(stream string, laneCap events.Lane, msg jetstream.Msg) (*Message, error) {
 	md, err := msg.Metadata()
 	if err != nil {
 		return nil, err
@@ -74,6 +84,6 @@ func newMessage(stream string, msg jetstream.Msg) (*Message, error) {
 		Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(),
 		Stream: stream, Seq: md.Sequence.Stream, Deliveries: md.NumDelivered,
 		MsgID: msg.Headers().Get(jetstream.MsgIDHeader), Published: md.Timestamp,
-		msg: msg,
+		msg: msg, laneCap: laneCap,
 	}, nil
 }

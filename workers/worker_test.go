@@ -33,6 +33,7 @@ func TestConfigValidate(t *testing.T) {
 		{"window outlives ack wait", func(c *Config) { c.AckWait, c.InProcessRetryWindow = time.Second, 2*time.Second }, "InProcessRetryWindow"},
 		{"retry max below min", func(c *Config) { c.RetryMin, c.RetryMax = time.Second, time.Millisecond }, "RetryMin"},
 		{"pause max below min", func(c *Config) { c.PauseMin, c.PauseMax = time.Second, time.Millisecond }, "PauseMin"},
+		{"unknown lane", func(c *Config) { c.Lane = "urgent" }, "Lane"},
 	}
 	require.NoError(t, base.WithDefaults().Validate())
 	for _, tt := range tests {

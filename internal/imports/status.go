@@ -141,7 +141,10 @@ func queuedCreations(ctx context.Context, js jetstream.JetStream, top streams.To
 func deadCreations(ctx context.Context, js jetstream.JetStream, top streams.Topology) (map[string]deadletter.Letter, error) {
 	out := map[string]deadletter.Letter{}
 	store := deadletter.NewStore(js, top)
-	err := store.Scan(ctx, deadletter.Filter{Subject: top.CreatePropertySubject()}, func(l deadletter.Letter) error {
+	// Live and bulk creations alike (an import's rows are on the bulk
+	// subject, a single creation of the same request_id on the live one):
+	// every commands subject whose type is create_property.
+	err := store.Scan(ctx, deadletter.Filter{Subject: top.Prefix + ".commands.>", Type: "create_property"}, func(l deadletter.Letter) error {
 		id := l.IdempotencyKey()
 		if c, err := events.DecodeCreateProperty(l.Data); err == nil && c.RequestID != "" {
 			id = c.RequestID

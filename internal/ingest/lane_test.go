@@ -29,3 +29,31 @@ func TestIngestSetsTheLane(t *testing.T) {
 		require.Equal(t, string(want), msg.Header.Get(events.HeaderLane), subject)
 	}
 }
+
+// One creation is live and stays on the live subject; an array is bulk and
+// goes to the bulk subject, consumed apart so it never stands in front of
+// live creations. An Omq-Lane header on the HTTP request moves neither.
+func TestIngestPutsBulkCreationsOnTheBulkSubject(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1<<20)
+	noID := `{"first_name":"Ada","last_name":"Byron","email":"ada@example.com","phone_number":"07700900001",
+ "property_address":"7 Market Street","property_postcode":"M1 2AB","estate_agent_email":"agent@example.com"}`
+	one := postAt(t, b.url+"/v1/properties", "Bearer "+token, noID, "Idempotency-Key", "one", events.HeaderLane, "bulk")
+	require.Equal(t, http.StatusAccepted, one.code, "%v", one.body)
+	many := postAt(t, b.url+"/v1/properties", "Bearer "+token, "["+noID+","+noID+"]", "Idempotency-Key", "many", events.HeaderLane, "live")
+	require.Equal(t, http.StatusAccepted, many.code, "%v", many.body)
+	st, err := b.js.Stream(t.Context(), b.top.CommandsStream())
+	require.NoError(t, err)
+	for subject, want := range map[string]struct {
+		lane events.Lane
+		id   string
+	}{
+		b.top.CreatePropertySubject():     {events.LaneLive, "one"},
+		b.top.BulkCreatePropertySubject(): {events.LaneBulk, "many:1"},
+	} {
+		msg, err := st.GetLastMsgForSubject(t.Context(), subject)
+		require.NoError(t, err, subject)
+		require.Equal(t, want.id, msg.Header.Get("Nats-Msg-Id"), subject)
+		require.Equal(t, string(want.lane), msg.Header.Get(events.HeaderLane), subject)
+	}
+}

@@ -39,13 +39,19 @@ func decodeProperties(s *Server, body []byte, key string) ([]Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A request of many is bulk work (laneOf): it goes to the bulk subject,
+	// consumed apart, so it never stands in front of live creations.
+	subject := s.Topology().CreatePropertySubject()
+	if laneOf(len(reqs)) == events.LaneBulk {
+		subject = s.Topology().BulkCreatePropertySubject()
+	}
 	msgs := make([]Message, len(reqs))
 	for i, req := range reqs {
 		b, err := req.Marshal()
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = Message{ID: req.RequestID, Subject: s.Topology().CreatePropertySubject(), Body: b}
+		msgs[i] = Message{ID: req.RequestID, Subject: subject, Body: b}
 	}
 	return msgs, nil
 }

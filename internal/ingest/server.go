@@ -197,6 +197,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ep endpoint) int 
 	return http.StatusAccepted
 }
 
+// laneOf is the lane of a request of n items. omq sets the lane itself:
+// one item is live work, a request of many is bulk (events.Lane). Nothing
+// of the request chooses it.
+func laneOf(n int) events.Lane {
+	if n > 1 {
+		return events.LaneBulk
+	}
+	return events.LaneLive
+}
+
 // Result is what the 202 answer says of each message.
 type Result struct {
 	ID        string `json:"id"`
@@ -209,12 +219,7 @@ func (s *Server) publish(ctx context.Context, msgs []Message) ([]Result, error) 
 	ctx, cancel := context.WithTimeout(ctx, s.opts.PublishTimeout)
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, len(msgs))
-	// omq sets the lane itself: one item is live work, a request of many is
-	// bulk (events.Lane). Nothing of the request chooses it.
-	lane := events.LaneLive
-	if len(msgs) > 1 {
-		lane = events.LaneBulk
-	}
+	lane := laneOf(len(msgs))
 	for i, m := range msgs {
 		msg := &nats.Msg{Subject: m.Subject, Data: m.Body,
 			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}, events.HeaderLane: []string{string(lane)}}}

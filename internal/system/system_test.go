@@ -153,6 +153,9 @@ func TestHealthzAndMetrics(t *testing.T) {
 		`omq_consumer_oldest_pending_age_seconds{consumer="milestones",stream="OPENMOOVE_EVENTS",worker="milestones"} 0`,
 		`omq_worker_dead_letters_total{kind="permanent",worker="milestones"} 0`,
 		`omq_worker_dead_letters_total{kind="exhausted",worker="properties"} 0`,
+		// The properties role runs the bulk creations' consumer too.
+		`omq_consumer_oldest_pending_age_seconds{consumer="properties-bulk",stream="OPENMOOVE_COMMANDS",worker="properties-bulk"} 0`,
+		`omq_worker_dead_letters_total{kind="exhausted",worker="properties-bulk"} 0`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)

@@ -1,7 +1,11 @@
 // Package properties is the property worker (role "properties"): it
 // consumes queued creations (events.CreateProperty on
-// <prefix>.commands.create_property) and turns each request_id into exactly
-// one OpenMoove property.
+// <prefix>.commands.create_property, consumer "properties", and bulk ones on
+// <prefix>.commands.bulk.create_property, consumer "properties-bulk") and
+// turns each request_id into exactly one OpenMoove property. The two
+// consumers share the Creator and its ledger; the bulk one is of the bulk
+// lane only (workers.Config.Lane), so when the API budget turns an import
+// away it holds by itself while single creations go on.
 //
 // For each message the Creator (the workers.Handler):
 //

@@ -17,7 +17,6 @@ import (
 	"github.com/openmoove/omq/internal/testkit"
 	"github.com/openmoove/omq/openmoove/sandbox"
 	"github.com/openmoove/omq/publisher"
-	"github.com/openmoove/omq/workers"
 	"github.com/openmoove/omq/workers/properties"
 )
 
@@ -37,7 +36,7 @@ func TestKilledAfterTheAPIAnsweredCreatesOnce(t *testing.T) {
 	settings.AckWait, settings.Concurrency = time.Second, 2
 	settings.InProcessRetryWindow, settings.RetryMin, settings.RetryMax = 200*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
 
-	replica := func(afterCreate func(context.Context, string) error) (*workers.Worker, *nats.Conn) {
+	replica := func(afterCreate func(context.Context, string) error) (*properties.Worker, *nats.Conn) {
 		nc, err := nats.Connect(ns.URL, ns.ClientOptions()...)
 		require.NoError(t, err)
 		js, err := jetstream.New(nc)
@@ -45,11 +44,11 @@ func TestKilledAfterTheAPIAnsweredCreatesOnce(t *testing.T) {
 		w, err := properties.New(ctx, properties.Options{Worker: settings.Worker(), JS: js, Topology: top, API: api, AfterCreate: afterCreate})
 		require.NoError(t, err)
 		require.NoError(t, w.Start(ctx))
-		return w.Worker, nc
+		return w, nc
 	}
 	var died atomic.Bool
 	var nc1 *nats.Conn
-	var w1 *workers.Worker
+	var w1 *properties.Worker
 	w1, nc1 = replica(func(context.Context, string) error {
 		if died.CompareAndSwap(false, true) {
 			nc1.Close() // the process is gone: no ledger write, no ack, no nak
