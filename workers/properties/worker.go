@@ -48,14 +48,14 @@ type Options struct {
 
 // Worker is the property worker (a workers.Component) and the Creator it
 // runs: two consumers of the commands stream with one Creator, the live
-// one (the embedded Worker, WorkerName) and Bulk (BulkWorkerName). Start
-// and Stop run both; Name is the role's.
+// one (WorkerName) and the bulk one (BulkWorkerName). Start and Stop run
+// both, so neither can be left running alone; Name is the role's.
 type Worker struct {
-	*workers.Worker
-	// Bulk consumes the bulk subject with workers.Config.Lane bulk: when
+	live *workers.Worker
+	// bulk consumes the bulk subject with workers.Config.Lane bulk: when
 	// the budget turns the bulk lane away it holds, fetching nothing,
 	// while the live consumer goes on.
-	Bulk    *workers.Worker
+	bulk    *workers.Worker
 	Creator *Creator
 }
 
@@ -88,17 +88,23 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{Worker: live, Bulk: bulk, Creator: c}, nil
+	return &Worker{live: live, bulk: bulk, Creator: c}, nil
 }
+
+var _ workers.Component = (*Worker)(nil)
+
+// Name is the role's name, that of the live consumer (the bulk one is
+// BulkWorkerName).
+func (w *Worker) Name() string { return w.live.Name() }
 
 // Start starts the live consumer, then the bulk one; if the bulk one
 // cannot start, the live one is stopped again and the error returned.
 func (w *Worker) Start(ctx context.Context) error {
-	if err := w.Worker.Start(ctx); err != nil {
+	if err := w.live.Start(ctx); err != nil {
 		return err
 	}
-	if err := w.Bulk.Start(ctx); err != nil {
-		_ = w.Worker.Stop(context.WithoutCancel(ctx))
+	if err := w.bulk.Start(ctx); err != nil {
+		_ = w.live.Stop(context.WithoutCancel(ctx))
 		return err
 	}
 	return nil
@@ -109,6 +115,6 @@ func (w *Worker) Start(ctx context.Context) error {
 // returns the first call's result.
 func (w *Worker) Stop(ctx context.Context) error {
 	bulk := make(chan error, 1)
-	go func() { bulk <- w.Bulk.Stop(ctx) }()
-	return errors.Join(w.Worker.Stop(ctx), <-bulk)
+	go func() { bulk <- w.bulk.Stop(ctx) }()
+	return errors.Join(w.live.Stop(ctx), <-bulk)
 }
