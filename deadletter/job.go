@@ -15,13 +15,15 @@ import (
 )
 
 // Job states. A job is created Ready with its dry-run count; Run makes it
-// Running until every counted letter was tried (Done) or it is Cancelled.
+// Running until every counted letter was tried (Done) or it is Cancelled
+// (Cancelling while its runner finishes the letter in hand).
 // A Running job whose runner went away (a restart) is Interrupted once
 // its heartbeat is older than JobStale; Run resumes a Ready, Cancelled or
 // Interrupted job from its cursor.
 const (
 	JobReady       = "ready"
 	JobRunning     = "running"
+	JobCancelling  = "cancelling" // cancelled while running: the runner is finishing the letter in hand
 	JobCancelled   = "cancelled"
 	JobInterrupted = "interrupted"
 	JobDone        = "done"
@@ -148,8 +150,13 @@ func (js *Jobs) get(ctx context.Context, id string) (Job, uint64, error) {
 	if err := json.Unmarshal(e.Value(), &j); err != nil {
 		return Job{}, 0, fmt.Errorf("replay job %q is unreadable: %w", id, err)
 	}
-	if j.State == JobRunning && js.Now().Sub(j.Updated) > JobStale {
-		j.State = JobInterrupted
+	if js.Now().Sub(j.Updated) > JobStale {
+		switch j.State {
+		case JobRunning:
+			j.State = JobInterrupted
+		case JobCancelling: // its runner died before it could say it stopped
+			j.State = JobCancelled
+		}
 	}
 	return j, e.Revision(), nil
 }
@@ -176,10 +183,17 @@ func (js *Jobs) List(ctx context.Context) ([]Job, error) {
 }
 
 // Cancel stops job id: its runner stops before its next letter, and what
-// it replayed stays replayed. Cancelling a finished job changes nothing.
+// it replayed stays replayed. A running job is Cancelling until its runner
+// has counted the letter it had in hand and stopped; then it is Cancelled,
+// so its counts are final when it says so. Cancelling a finished job
+// changes nothing.
 func (js *Jobs) Cancel(ctx context.Context, id string) (Job, error) {
 	return js.update(ctx, id, func(j *Job) error {
-		if j.State != JobDone {
+		switch j.State {
+		case JobDone, JobCancelled, JobCancelling:
+		case JobRunning:
+			j.State = JobCancelling
+		default:
 			j.State = JobCancelled
 		}
 		return nil
@@ -263,7 +277,7 @@ type JobStep struct {
 func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Job, error) {
 	j, err := js.update(ctx, id, func(j *Job) error {
 		switch j.State {
-		case JobRunning:
+		case JobRunning, JobCancelling:
 			return ErrJobBusy
 		case JobDone:
 			return nil
@@ -313,6 +327,9 @@ func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Jo
 		if err != nil {
 			return err
 		}
+		if j.State == JobCancelling || j.State == JobCancelled {
+			j = js.stopped(id, j)
+		}
 		if each != nil {
 			each(JobStep{Job: j, Result: res, Err: rerr})
 		}
@@ -322,18 +339,47 @@ func (js *Jobs) RunSteps(ctx context.Context, id string, each func(JobStep)) (Jo
 		return nil
 	})
 	if err != nil {
+		if errors.Is(err, ErrJobCancelled) {
+			j = js.stopped(id, j)
+		}
 		if ctx.Err() != nil {
 			js.interrupted(id)
 		}
 		return j, err
 	}
-	return js.update(ctx, id, func(j *Job) error {
-		if j.State == JobCancelled {
-			return ErrJobCancelled
+	cancelled := false
+	j, err = js.update(ctx, id, func(j *Job) error {
+		cancelled = j.State == JobCancelling || j.State == JobCancelled
+		if cancelled {
+			j.State = JobCancelled
+		} else {
+			j.State = JobDone
 		}
-		j.State = JobDone
 		return nil
 	})
+	if err == nil && cancelled {
+		err = ErrJobCancelled
+	}
+	return j, err
+}
+
+// stopped records that the runner of job id stopped for a cancel, so a
+// Cancelling job becomes Cancelled with its counts final; j is returned
+// as it was when that cannot be written (staleness says the same later).
+func (js *Jobs) stopped(id string, j Job) Job {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done, err := js.update(ctx, id, func(j *Job) error {
+		if j.State == JobCancelling {
+			j.State = JobCancelled
+		}
+		return nil
+	})
+	if err != nil {
+		j.State = JobCancelled
+		return j
+	}
+	return done
 }
 
 // pace waits for the job's rate, beating the heartbeat while it waits and
@@ -366,7 +412,7 @@ func (js *Jobs) checkCancelled(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if j.State == JobCancelled {
+	if j.State == JobCancelling || j.State == JobCancelled {
 		return ErrJobCancelled
 	}
 	return nil

@@ -104,6 +104,12 @@ func TestJobCancelledHalfWayResumesFromItsCursor(t *testing.T) {
 			if _, err := jobs.Cancel(context.Background(), j.ID); err != nil {
 				t.Error(err)
 			}
+			// Its runner has not stopped yet, so its counts are not final:
+			// the job must not say Cancelled (a page showing it would stop
+			// following a count that can still grow).
+			if now, err := jobs.Get(context.Background(), j.ID); err != nil || now.State != deadletter.JobCancelling || now.Finished() {
+				t.Errorf("a running job just cancelled: %+v, %v; want cancelling, not finished", now, err)
+			}
 		}
 	})
 	if !errors.Is(err, deadletter.ErrJobCancelled) {
