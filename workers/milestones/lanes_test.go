@@ -235,14 +235,7 @@ func TestLiveCreationsOvertakeAnImport(t *testing.T) {
 	b := laneSetup(t)
 	b.cfg.MaxDeliver, b.cfg.MaxFailures = 4, 3
 	ctx := t.Context()
-	w, err := properties.New(ctx, properties.Options{Worker: b.cfg.Worker(), JS: b.js, Topology: b.top, API: b.api})
-	require.NoError(t, err)
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, w.Stop(c))
-	})
+	b.startProperties(t)
 	creation := func(id string) events.CreateProperty {
 		return events.CreateProperty{RequestID: id, CreateClientRequest: *testkit.CreateRequest()}
 	}
@@ -287,14 +280,7 @@ func TestLiveHeaderOnTheBulkSubjectIsBulk(t *testing.T) {
 	t.Parallel()
 	b := laneSetup(t)
 	ctx := t.Context()
-	w, err := properties.New(ctx, properties.Options{Worker: b.cfg.Worker(), JS: b.js, Topology: b.top, API: b.api})
-	require.NoError(t, err)
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, w.Stop(c))
-	})
+	b.startProperties(t)
 	body, err := events.CreateProperty{RequestID: "jumps-the-queue", CreateClientRequest: *testkit.CreateRequest()}.Marshal()
 	require.NoError(t, err)
 	ack, err := b.js.PublishMsg(ctx, &nats.Msg{Subject: b.top.BulkCreatePropertySubject(), Data: body,
@@ -373,4 +359,18 @@ func (b *laneBundle) seed(t *testing.T) string {
 	tx, err := b.sb.SeedProperty(key, *testkit.CreateRequest())
 	require.NoError(t, err)
 	return tx
+}
+
+// startProperties starts the property worker (both its consumers) on the
+// bundle's budget, and stops it when the test ends.
+func (b *laneBundle) startProperties(t *testing.T) {
+	t.Helper()
+	w, err := properties.New(t.Context(), properties.Options{Worker: b.cfg.Worker(), JS: b.js, Topology: b.top, API: b.api})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(t.Context()))
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, w.Stop(c))
+	})
 }
