@@ -205,15 +205,20 @@ func (r *rig) check(disruptedAt time.Time) time.Duration {
 			require.Equal(r.t, 1, n, "creation for %s made exactly once", e)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// Each read has its own deadline: after a whole-cluster restart the
+	// DLQ, which nothing has written since, may still be electing its
+	// leader, and one read stuck on that must not spend the others' time.
 	var dls []deadletter.Letter
 	require.Eventually(r.t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		var err error
 		dls, err = deadletter.NewStore(r.js, r.top).List(ctx, deadletter.Filter{})
 		return err == nil
-	}, 30*time.Second, 100*time.Millisecond, "read the DLQ")
+	}, 90*time.Second, 100*time.Millisecond, "read the DLQ")
 	require.Empty(r.t, dls, "nothing dead-lettered")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	// The shared budget held through the disruption: every call the API
 	// saw was a token taken first (the two replicas' start checks
